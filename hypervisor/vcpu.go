@@ -1,0 +1,113 @@
+package hypervisor
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uaaf/uaaf/hypervisor/kvm"
+)
+
+// kickSignal interrupts a vCPU thread blocked in KVM_RUN. SIGURG is the
+// signal the Go runtime already uses for preemption: it always has a handler
+// installed, so delivering it never kills the process, and the extra EINTRs
+// it causes are retried by Run.
+const kickSignal = unix.SIGURG
+
+// VCPU runs one kvm.VCPU on a dedicated, locked OS thread and lets any
+// goroutine stop it.
+//
+// Thread contract: Start locks the calling goroutine to its OS thread for
+// the vCPU's lifetime; Run, the register accessors on K and Close must be
+// called from that goroutine. Stop may be called from any goroutine, any
+// number of times.
+type VCPU struct {
+	K *kvm.VCPU
+
+	mu      sync.Mutex // guards tid and stopped against a racing Stop
+	tid     int        // OS thread running the vCPU, 0 before Start
+	stopped atomic.Bool
+	onStop  []func()
+}
+
+// NewVCPU wraps k.
+func NewVCPU(k *kvm.VCPU) *VCPU { return &VCPU{K: k} }
+
+// Start pins the calling goroutine to its OS thread and records the thread
+// for Stop. Call it once, on the goroutine that will call Run; the thread stays
+// locked until Close.
+func (v *VCPU) Start() {
+	runtime.LockOSThread()
+	v.mu.Lock()
+	v.tid = unix.Gettid()
+	v.mu.Unlock()
+	if v.stopped.Load() {
+		v.K.RequestImmediateExit()
+	}
+}
+
+// OnStop registers f to run (on the stopping goroutine) when Stop is called,
+// for waking the vCPU thread out of host waits it may be blocked in (for
+// example the poll hypercall). Register before Start.
+func (v *VCPU) OnStop(f func()) { v.onStop = append(v.onStop, f) }
+
+// Stop makes the vCPU's current or next Run return ErrStopped.
+func (v *VCPU) Stop() {
+	if v.stopped.Swap(true) {
+		return
+	}
+	v.K.RequestImmediateExit()
+	v.mu.Lock()
+	if v.tid != 0 {
+		// The thread may be anywhere; the signal only matters if it is in
+		// KVM_RUN, and immediate_exit covers the case where it is not yet.
+		_ = unix.Tgkill(unix.Getpid(), v.tid, kickSignal)
+	}
+	v.mu.Unlock()
+	for _, f := range v.onStop {
+		f()
+	}
+}
+
+// Stopped reports whether Stop has been called.
+func (v *VCPU) Stopped() bool { return v.stopped.Load() }
+
+// Run enters the guest until it exits to user space for a reason other than a
+// stray signal, and returns the exit reason. It returns ErrStopped once Stop
+// was called, and KVM_RUN errors (such as EFAULT) wrapped.
+func (v *VCPU) Run() (kvm.ExitReason, error) {
+	for {
+		if v.stopped.Load() {
+			return 0, ErrStopped
+		}
+		err := v.K.Run()
+		if err == nil {
+			return v.K.ExitReason(), nil
+		}
+		if errors.Is(err, kvm.ErrInterrupted) {
+			continue // Stop is checked at the top; anything else is a stray signal
+		}
+		return 0, err
+	}
+}
+
+// Close releases the vCPU and unlocks the OS thread. Call it from the
+// goroutine that called Start, after the last Run.
+func (v *VCPU) Close() error {
+	err := v.K.Close()
+	v.mu.Lock()
+	started := v.tid != 0
+	v.tid = 0
+	v.mu.Unlock()
+	if started {
+		runtime.UnlockOSThread()
+	}
+	if err != nil {
+		return fmt.Errorf("hypervisor: close vCPU: %w", err)
+	}
+	return nil
+}

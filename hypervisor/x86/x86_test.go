@@ -1,0 +1,78 @@
+package x86
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+)
+
+func TestWriteBootPageTables(t *testing.T) {
+	const mem32 = 32 << 20
+	mem := make([]byte, mem32)
+	if err := WriteBootPageTables(mem, mem32); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		va    uint64
+		ok, w bool
+	}{
+		{0x0, false, false},
+		{0x1000, false, false},
+		{0xffff, false, false},
+		{0x10000, true, false},
+		{0x10038, true, false},
+		{0xfffff, true, false},
+		{0x100000, true, true},
+		{0x1fffff, true, true},
+		{0x200000, true, true},
+		{mem32 - 8, true, true},
+		{mem32, false, false},
+		{1 << 40, false, false},
+		{1 << 63, false, false},
+	}
+	for _, tt := range tests {
+		pa, w, ok := Translate(mem, tt.va)
+		if ok != tt.ok || w != tt.w {
+			t.Errorf("Translate(%#x) = ok %v writable %v, want ok %v writable %v", tt.va, ok, w, tt.ok, tt.w)
+		}
+		if ok && pa != tt.va {
+			t.Errorf("Translate(%#x) = %#x, want identity", tt.va, pa)
+		}
+	}
+}
+
+func TestWriteBootPageTablesSmallest(t *testing.T) {
+	mem := make([]byte, 2<<20)
+	if err := WriteBootPageTables(mem, 2<<20); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := Translate(mem, 2<<20); ok {
+		t.Error("2 MiB guest maps beyond its memory")
+	}
+	if _, w, ok := Translate(mem, 2<<20-1); !ok || !w {
+		t.Error("2 MiB guest: last byte not mapped writable")
+	}
+}
+
+func TestWriteBootPageTablesBadSize(t *testing.T) {
+	mem := make([]byte, 4<<20)
+	for _, size := range []uint64{0, 1 << 20, 3 << 20, 6 << 20, 5 << 30} {
+		if err := WriteBootPageTables(mem, size); !errors.Is(err, ErrMemorySize) {
+			t.Errorf("size %#x: err = %v, want ErrMemorySize", size, err)
+		}
+	}
+}
+
+func TestWriteBootGDT(t *testing.T) {
+	mem := make([]byte, BootEnd)
+	WriteBootGDT(mem)
+	want := []uint64{0, 0x00af99000000ffff, 0x00cf93000000ffff}
+	for i, w := range want {
+		if got := binary.LittleEndian.Uint64(mem[GDTAddr+8*i:]); got != w {
+			t.Errorf("GDT[%d] = %#x, want %#x", i, got, w)
+		}
+	}
+	if BootCR0 != 0x80010021 || BootCR4 != 0x620 || BootEFER != 0x500 {
+		t.Errorf("boot control registers: cr0 %#x cr4 %#x efer %#x", BootCR0, BootCR4, BootEFER)
+	}
+}
