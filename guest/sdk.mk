@@ -1,0 +1,35 @@
+# sdk.mk: compiler and linker settings for building hvt unikernels with the
+# uaaf guest SDK. Included by guest/Makefile; an out-of-tree program can
+# include it too (see README.md):
+#
+#   UAAF_SDK := /path/to/uaaf/guest
+#   include $(UAAF_SDK)/sdk.mk
+#
+# and then link $(UAAF_RUNTIME) with its objects using $(UAAF_LDFLAGS).
+
+UAAF_SDK ?= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+UAAF_CC ?= gcc
+
+# gcc's own freestanding headers (stdint.h, stddef.h, stdarg.h, ...) only;
+# string.h and assert.h come from the SDK.
+UAAF_GCC_INCLUDE := $(shell $(UAAF_CC) -print-file-name=include)
+
+# No SSE/MMX/AVX: ring-0 guest code may be emulated and the emulator
+# cannot do SSE arithmetic. No red zone: traps push onto the same stack.
+# The stack protector uses a global guard (FS is the application's TLS).
+UAAF_CFLAGS := -std=gnu11 -ffreestanding -nostdinc \
+	-isystem $(UAAF_GCC_INCLUDE) -I$(UAAF_SDK)/include \
+	-fno-pic -fno-pie -mno-red-zone -mno-sse -mno-mmx -mno-avx \
+	-mcmodel=small -fno-asynchronous-unwind-tables -fno-common \
+	-fstack-protector-strong -mstack-protector-guard=global \
+	-O2 -Wall -Wextra -Werror
+
+UAAF_ASFLAGS := -ffreestanding -nostdinc -isystem $(UAAF_GCC_INCLUDE) \
+	-I$(UAAF_SDK)/include -fno-pic -fno-pie
+
+UAAF_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
+	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack \
+	-T $(UAAF_SDK)/lds/hvt.lds
+
+# The runtime as one relocatable object (start code, traps, Solo5 API).
+UAAF_RUNTIME ?= $(UAAF_SDK)/build/uaaf-hvt.o
