@@ -1,0 +1,145 @@
+package hvt
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// NoteType is the n_type of a Solo5 ELF note.
+type NoteType uint32
+
+// The Solo5 note types the loader reads.
+const (
+	// NoteABI ("ABI1") carries an ABINote.
+	NoteABI NoteType = 0x31494241
+	// NoteManifest ("MFT1") carries the device manifest.
+	NoteManifest NoteType = 0x3154464d
+)
+
+func (t NoteType) String() string {
+	switch t {
+	case NoteABI:
+		return "ABI1"
+	case NoteManifest:
+		return "MFT1"
+	}
+	return fmt.Sprintf("note type 0x%x", uint32(t))
+}
+
+// Note layout and limits, as the Solo5 tender applies them.
+const (
+	// ABINoteAlign is the alignment of the ABI1 descriptor (no padding).
+	ABINoteAlign = 4
+	// ABIMaxDesc is the largest n_descsz accepted for an ABI1 note.
+	ABIMaxDesc = 32
+	// ManifestNoteAlign is the alignment of the MFT1 descriptor: the
+	// manifest starts 4 pad bytes after the 20-byte note header.
+	ManifestNoteAlign = 8
+	// ManifestMaxDesc is the largest n_descsz accepted for an MFT1 note:
+	// 4 pad bytes plus a manifest of MaxManifestEntries entries.
+	ManifestMaxDesc = 4 + manifestHeaderSize + MaxManifestEntries*ManifestEntrySize
+
+	noteHeaderSize = 12 // n_namesz, n_descsz, n_type
+	solo5NoteHead  = 20 // header plus the 8-byte name field "Solo5\0\0\0"
+	noteMaxAlign   = 1 << 12
+)
+
+// ABINote is the descriptor of the ABI1 note: the Solo5 target the image was
+// built for and the ABI version it requests.
+type ABINote struct {
+	Target  uint32 // abi_target: ABITargetHVT for hvt images
+	Version uint32 // abi_version: ABIVersion
+}
+
+// decodeABINote decodes an ABI1 descriptor. A descriptor shorter than the two
+// fields reads the missing bytes as zero (Solo5 would read past its buffer).
+func decodeABINote(desc []byte) ABINote {
+	var b [8]byte
+	copy(b[:], desc)
+	return ABINote{
+		Target:  binary.LittleEndian.Uint32(b[0:]),
+		Version: binary.LittleEndian.Uint32(b[4:]),
+	}
+}
+
+// ReadNote returns the descriptor of the first Solo5 note of type t in the
+// ELF executable of size bytes read from r, checked as Solo5's elf_load_note
+// checks it. The ELF header must pass Parse's checks (else ErrBadELF). Each
+// PT_NOTE holds at most one note that is looked at, at its start:
+//   - p_filesz < 12 rejects the executable (ErrBadNote);
+//   - p_filesz < 20 skips the PT_NOTE;
+//   - the note is skipped unless n_namesz == 6, the name is "Solo5" and
+//     n_type == t;
+//   - n_descsz must be in [1, maxDesc] and p_filesz >= 20+n_descsz;
+//   - the descriptor starts at align_up(20, descAlign) from the note start
+//     and is n_descsz minus that padding long, which must be > 0
+//     ("note does not fall within valid size").
+//
+// Malformed notes give ErrBadNote; no matching note gives ErrNoNote. descAlign
+// must be a power of two no larger than 4096. The returned slice has at most
+// min(maxDesc, size) bytes.
+func ReadNote(r io.ReaderAt, size int64, t NoteType, descAlign, maxDesc int) ([]byte, error) {
+	f, err := readELF(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return readNote(r, size, f, t, descAlign, maxDesc)
+}
+
+func readNote(r io.ReaderAt, size int64, f *elfFile, t NoteType, descAlign, maxDesc int) ([]byte, error) {
+	if descAlign <= 0 || descAlign > noteMaxAlign || descAlign&(descAlign-1) != 0 {
+		return nil, loadErr(ErrBadNote, "note alignment %d is not a power of 2 <= %d", descAlign, noteMaxAlign)
+	}
+	le := binary.LittleEndian
+	for i, p := range f.progs {
+		if p.typ != elf.PT_NOTE {
+			continue
+		}
+		if p.filesz < noteHeaderSize {
+			return nil, loadErr(ErrBadNote, "%s: phdr[%d].p_filesz note does not fall within valid size (%d < %d)",
+				invExe, i, p.filesz, noteHeaderSize)
+		}
+		if p.filesz < solo5NoteHead {
+			continue
+		}
+		if !within(p.offset, solo5NoteHead, size) {
+			return nil, loadErr(ErrBadNote, "%s: phdr[%d] note header at offset %d is outside the file (%d bytes)",
+				invExe, i, p.offset, size)
+		}
+		var h [solo5NoteHead]byte
+		if err := readFull(r, h[:], p.offset); err != nil {
+			return nil, ioErr(ErrBadNote, err, "phdr[%d] cannot read note header", i)
+		}
+		namesz, descsz, typ := le.Uint32(h[0:]), le.Uint32(h[4:]), NoteType(le.Uint32(h[8:]))
+		if namesz != 6 || string(h[12:18]) != "Solo5\x00" || typ != t {
+			continue
+		}
+		if descsz < 1 || maxDesc < 1 || uint64(descsz) > uint64(maxDesc) {
+			return nil, loadErr(ErrBadNote, "%s: phdr[%d] note does not fall within valid size (%d < 1 || %d > %d)",
+				invExe, i, descsz, descsz, maxDesc)
+		}
+		if p.filesz < solo5NoteHead+uint64(descsz) {
+			return nil, loadErr(ErrBadNote, "%s: phdr[%d] note does not fall within valid size (%d < %d)",
+				invExe, i, p.filesz, solo5NoteHead+uint64(descsz))
+		}
+		off, _ := alignUp(solo5NoteHead, uint64(descAlign)) // cannot overflow
+		pad := off - solo5NoteHead
+		if uint64(descsz) <= pad {
+			return nil, loadErr(ErrBadNote, "%s: phdr[%d] note does not fall within valid size (%d bytes of padding in a %d-byte descriptor)",
+				invExe, i, pad, descsz)
+		}
+		n := uint64(descsz) - pad
+		if p.offset+off < p.offset || !within(p.offset+off, n, size) {
+			return nil, loadErr(ErrBadNote, "%s: phdr[%d] note does not fall within the file (%d bytes at offset %d+%d, file is %d bytes)",
+				invExe, i, n, p.offset, off, size)
+		}
+		desc := make([]byte, n)
+		if err := readFull(r, desc, p.offset+off); err != nil {
+			return nil, ioErr(ErrBadNote, err, "phdr[%d] cannot read note descriptor", i)
+		}
+		return desc, nil
+	}
+	return nil, loadErr(ErrNoNote, "no Solo5 %v note found in executable", t)
+}
