@@ -17,7 +17,7 @@ func AllocMemory(size uint64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: size %#x not a positive multiple of the page size", ErrMemory, size)
 	}
 	mem, err := unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE,
-		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+		unix.MAP_SHARED|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, fmt.Errorf("%w: mmap %d bytes: %w", ErrMemory, size, err)
 	}

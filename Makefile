@@ -1,0 +1,68 @@
+# uaaf — build, test and demo. `make help` lists the targets.
+
+export PATH := $(PATH):/usr/local/go/bin
+GO       ?= go
+BIN      := bin
+KDIR     ?=
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+
+.PHONY: all build guest deps demo test test-short test-race bench fuzz lint \
+	kmod kmod-check kmod-test clean help
+
+all: build guest ## build bin/uaaf, the manifest tool and every guest image
+
+build: ## build bin/uaaf and bin/uaaf-mftgen
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf ./cmd/uaaf
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen ./tools/mftgen
+
+guest: build ## build the guest SDK runtime and the guest images (guest/build/*.hvt)
+	$(MAKE) -C guest MFTGEN=../$(BIN)/uaaf-mftgen
+
+deps: ## install missing build/test packages (as root, via apt-get)
+	tools/install-deps.sh
+
+demo: deps all ## build everything and run the demo unikernels
+	@echo '== uaaf run guest/build/hello.hvt Hello_Solo5'
+	$(BIN)/uaaf run --mem=32 guest/build/hello.hvt Hello_Solo5
+	@echo '== uaaf inspect guest/build/blk.hvt'
+	$(BIN)/uaaf inspect guest/build/blk.hvt
+
+test: deps all ## the full test suite: unit, fuzz seeds, KVM end-to-end (fails if KVM tests would skip)
+	UAAF_REQUIRE_KVM=1 $(GO) test -count=1 ./...
+
+test-short: build guest ## tests without the KVM requirement (KVM tests skip where /dev/kvm is absent)
+	$(GO) test -short ./...
+
+test-race: guest ## tests under the race detector
+	UAAF_REQUIRE_KVM=1 $(GO) test -race -count=1 ./...
+
+bench: all ## benchmarks (ratios against baselines measured in the same run)
+	$(GO) test -run='^$$' -bench=. -benchtime=20x ./...
+
+fuzz: ## run every fuzz target for 20 s each
+	@for t in $$($(GO) test -list 'Fuzz.*' ./hypervisor/hvt/ | grep ^Fuzz); do \
+		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=20s ./hypervisor/hvt/ || exit 1; done
+	$(GO) test -run='^$$' -fuzz=FuzzParseJSON -fuzztime=20s ./tools/mftgen/
+
+lint: ## gofmt, go vet, go.mod tidiness
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+kmod: ## build the kernel module against KDIR (default: an installed /lib/modules/*/build)
+	$(MAKE) -C kmod KDIR=$(KDIR)
+
+kmod-check: ## build kmod with W=1 -Werror and run sparse
+	$(MAKE) -C kmod check KDIR=$(KDIR)
+
+kmod-test: ## run the userspace tests of the module's EPT logic
+	$(MAKE) -C kmod test
+
+clean: ## remove build outputs
+	rm -rf $(BIN)
+	$(MAKE) -C guest clean
+	-$(MAKE) -C kmod clean KDIR=$(KDIR) 2>/dev/null
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14

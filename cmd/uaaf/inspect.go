@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+)
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "show an hvt image's ABI, manifest devices, segments and entry point",
+		ArgsUsage: "IMAGE",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("inspect takes exactly one IMAGE (see uaaf inspect --help)")
+			}
+			return inspect(c.App.Writer, c.Args().First(), c.Bool("json"))
+		},
+	}
+}
+
+// imageReport is what `uaaf inspect` prints.
+type imageReport struct {
+	Path       string          `json:"path"`
+	ABITarget  uint32          `json:"abi_target"`
+	ABIVersion uint32          `json:"abi_version"`
+	Entry      uint64          `json:"entry"`
+	KernelEnd  uint64          `json:"kernel_end"`
+	End        uint64          `json:"end"`
+	Segments   []segmentReport `json:"segments"`
+	Devices    []deviceReport  `json:"devices"`
+}
+
+type segmentReport struct {
+	Vaddr  uint64 `json:"vaddr"`
+	Filesz uint64 `json:"filesz"`
+	Memsz  uint64 `json:"memsz"`
+	Flags  string `json:"flags"`
+}
+
+type deviceReport struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+}
+
+func inspect(w io.Writer, path string, asJSON bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: Could not open: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	img, err := hvt.Parse(f, fi.Size())
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r := imageReport{
+		Path: path, ABITarget: img.ABI.Target, ABIVersion: img.ABI.Version,
+		Entry: img.Entry, KernelEnd: img.KernelEnd, End: img.End,
+	}
+	for _, s := range img.Segments {
+		flags := []byte("---")
+		if s.Flags&4 != 0 {
+			flags[0] = 'r'
+		}
+		if s.Writable() {
+			flags[1] = 'w'
+		}
+		if s.Executable() {
+			flags[2] = 'x'
+		}
+		r.Segments = append(r.Segments, segmentReport{s.Vaddr, s.Filesz, s.Memsz, string(flags)})
+	}
+	for i, e := range img.Manifest.Entries {
+		if i == 0 {
+			continue
+		}
+		r.Devices = append(r.Devices, deviceReport{i, e.Name, e.Type.String()})
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "image:\t%s\n", r.Path)
+	fmt.Fprintf(tw, "abi:\tsolo5 target %d (hvt), version %d\n", r.ABITarget, r.ABIVersion)
+	fmt.Fprintf(tw, "entry:\t%#x\n", r.Entry)
+	fmt.Fprintf(tw, "kernel end:\t%#x (image end incl. bss %#x)\n", r.KernelEnd, r.End)
+	tw.Flush()
+	fmt.Fprintf(w, "segments:\n")
+	for _, s := range r.Segments {
+		fmt.Fprintf(w, "  %#010x  filesz %#8x  memsz %#8x  %s\n", s.Vaddr, s.Filesz, s.Memsz, s.Flags)
+	}
+	fmt.Fprintf(w, "devices (manifest):")
+	if len(r.Devices) == 0 {
+		fmt.Fprintf(w, " none\n")
+	} else {
+		fmt.Fprintln(w)
+	}
+	for _, d := range r.Devices {
+		fmt.Fprintf(w, "  %2d  %-12s %s\n", d.Index, d.Type, d.Name)
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package monitor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/kvm"
+	"github.com/uaaf/uaaf/hypervisor/x86"
+)
+
+// Low-memory layout written before boot: boot info, then the manifest copy,
+// then the command line.
+const (
+	manifestGPA = hvt.BootInfoGPA + hvt.SizeBootInfo
+)
+
+// cmdline joins the guest arguments the way solo5-hvt does and checks the
+// length limit.
+func (m *Monitor) cmdline() (string, error) {
+	s := strings.Join(m.cfg.Args, " ")
+	if len(s) >= hvt.CmdlineSize {
+		return "", &Error{Kind: ErrUsage, Msg: fmt.Sprintf("Guest command line too long (max=%d characters)", hvt.CmdlineSize-1)}
+	}
+	return s, nil
+}
+
+// writeBootState writes the boot GDT, page tables, manifest copy and command
+// line into guest memory. Boot info itself needs the TSC frequency from the
+// vCPU and is written by initVCPU.
+func (m *Monitor) writeBootState(cmdline string) error {
+	x86.WriteBootGDT(m.ram)
+	if err := x86.WriteBootPageTables(m.ram, m.cfg.MemSize); err != nil {
+		return &Error{Kind: ErrConfig, Msg: err.Error(), Err: err}
+	}
+	mft := m.manifest.Encode()
+	copy(m.ram[manifestGPA:], mft)
+	cmdGPA := manifestGPA + uint64(len(mft))
+	n := copy(m.ram[cmdGPA:cmdGPA+hvt.CmdlineSize-1], cmdline)
+	m.ram[cmdGPA+uint64(n)] = 0
+	m.bootInfo = hvt.BootInfo{
+		MemSize:   m.cfg.MemSize,
+		KernelEnd: m.img.KernelEnd,
+		Cmdline:   cmdGPA,
+		Manifest:  manifestGPA,
+	}
+	return nil
+}
+
+// initVCPU gives the vCPU the state an hvt guest starts in: CPUID as KVM
+// supports it, 64-bit long mode with the boot GDT and page tables, RIP at the
+// entry point, RSP at the top of memory, RDI pointing at boot info.
+// It runs on the vCPU thread.
+func (m *Monitor) initVCPU() error {
+	k := m.vcpu.K
+	cpuid, err := m.sys.SupportedCPUID()
+	if err != nil {
+		return m.hostErr(err)
+	}
+	if err := k.SetCPUID(cpuid); err != nil {
+		return m.hostErr(err)
+	}
+	code := kvm.Segment{
+		Limit: 0xffffffff, Selector: x86.SelectorCode, Type: 9,
+		Present: 1, S: 1, L: 1, G: 1,
+	}
+	data := kvm.Segment{
+		Limit: 0xffffffff, Selector: x86.SelectorData, Type: 3,
+		Present: 1, S: 1, DB: 1, G: 1,
+	}
+	sregs := kvm.Sregs{
+		CS: code, DS: data, ES: data, FS: data, GS: data, SS: data,
+		TR:   kvm.Segment{Type: 11, Present: 1},
+		LDT:  kvm.Segment{Unusable: 1},
+		GDT:  kvm.DTable{Base: x86.GDTAddr, Limit: x86.GDTLimit},
+		CR0:  x86.BootCR0,
+		CR3:  x86.PML4Addr,
+		CR4:  x86.BootCR4,
+		EFER: x86.BootEFER,
+	}
+	if err := k.SetSregs(&sregs); err != nil {
+		return m.hostErr(err)
+	}
+	khz, err := k.TSCKHz()
+	if err != nil {
+		return &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
+	}
+	m.tscHz = khz * 1000
+	m.bootInfo.CPUCycleFreq = m.tscHz
+	m.bootInfo.Encode(m.ram[hvt.BootInfoGPA:])
+	regs := kvm.Regs{
+		RIP:    m.img.Entry,
+		RSP:    m.cfg.MemSize - 8,
+		RDI:    hvt.BootInfoGPA,
+		RFLAGS: x86.BootRFLAGS,
+	}
+	if err := k.SetRegs(&regs); err != nil {
+		return m.hostErr(err)
+	}
+	return nil
+}
+
+func (m *Monitor) hostErr(err error) error {
+	return &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+}

@@ -1,0 +1,68 @@
+package monitor
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+)
+
+// Config says what to run and how. The zero value of every optional field is
+// a sane default (see each field).
+type Config struct {
+	// Kernel is the path of the hvt unikernel image.
+	Kernel string
+	// MemSize is the guest RAM size in bytes: a multiple of 2 MiB, at most
+	// 4 GiB. Zero means hvt.DefaultMemoryMiB.
+	MemSize uint64
+	// Args are the guest command-line words after the image name; they are
+	// joined with single spaces, as solo5-hvt does.
+	Args []string
+	// Blocks and Nets attach host backends to manifest devices.
+	Blocks []BlockSpec
+	Nets   []NetSpec
+	// DumpCoreDir, if set, is where a guest core is written when the guest
+	// aborts (exit status 255).
+	DumpCoreDir string
+	// KVMPath is the KVM device; empty means /dev/kvm.
+	KVMPath string
+	// Console receives the guest's console output (PUTS); nil means os.Stdout.
+	Console io.Writer
+	// Log receives the monitor's own warnings and notices; nil means os.Stderr.
+	Log io.Writer
+}
+
+// BlockSpec attaches a host file to a BLOCK_BASIC manifest device.
+type BlockSpec struct {
+	Name       string // manifest device name
+	Path       string // backing file, opened read-write
+	SectorSize uint16 // 0 means 512
+}
+
+// NetSpec attaches a host tap interface (or an already open tap fd) to a
+// NET_BASIC manifest device.
+type NetSpec struct {
+	Name  string // manifest device name
+	Iface string // tap interface name; empty when FD is used
+	FD    int    // open tap fd when Iface is empty (the @FD form)
+	MAC   string // xx:xx:xx:xx:xx:xx; empty means random, locally administered
+}
+
+// MemSizeFromMiB converts a --mem value in MiB into a guest memory size the
+// way solo5-hvt does: at most 4 GiB, rounded down to 2 MiB (0 becomes 2 MiB).
+// adjusted reports whether rounding changed the value, so the caller can warn.
+func MemSizeFromMiB(mib int64) (size uint64, adjusted bool, err error) {
+	if mib <= 0 {
+		return 0, false, &Error{Kind: ErrUsage, Msg: "Malformed argument to --mem"}
+	}
+	if mib > hvt.MaxMemory>>20 {
+		return 0, false, &Error{Kind: ErrUsage, Msg: fmt.Sprintf(
+			"guest memory size %d MiB exceeds the max size %d MiB (%d bytes)", mib, hvt.MaxMemory>>20, uint64(hvt.MaxMemory))}
+	}
+	size = uint64(mib) << 20
+	rounded := size &^ (hvt.MemoryAlign - 1)
+	if rounded == 0 {
+		rounded = hvt.MemoryAlign
+	}
+	return rounded, rounded != size, nil
+}

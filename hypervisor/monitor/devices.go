@@ -1,0 +1,257 @@
+package monitor
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+)
+
+// device is a host backend attached to one manifest entry.
+type device interface {
+	close()
+}
+
+// checkDeviceNames rejects --block/--net options that name a device the
+// manifest does not declare with that type, before anything is opened.
+func (m *Monitor) checkDeviceNames() error {
+	for _, b := range m.cfg.Blocks {
+		if _, ok := m.manifest.Lookup(b.Name, hvt.DeviceBlock); !ok {
+			return &Error{Kind: ErrUsage, Msg: fmt.Sprintf("Resource not declared in manifest: '%s' (--block:%s)", b.Name, b.Name)}
+		}
+	}
+	for _, n := range m.cfg.Nets {
+		if _, ok := m.manifest.Lookup(n.Name, hvt.DeviceNet); !ok {
+			return &Error{Kind: ErrUsage, Msg: fmt.Sprintf("Resource not declared in manifest: '%s' (--net:%s)", n.Name, n.Name)}
+		}
+	}
+	return nil
+}
+
+// attachDevices opens every backend, fills the host-side manifest fields the
+// guest reads (capacity, block size, MAC, MTU, attached), and insists that
+// every declared device is attached, as solo5-hvt does.
+func (m *Monitor) attachDevices() error {
+	m.devices = make([]device, len(m.manifest.Entries))
+	for _, spec := range m.cfg.Blocks {
+		idx, _ := m.manifest.Lookup(spec.Name, hvt.DeviceBlock)
+		d, err := openBlock(spec)
+		if err != nil {
+			return err
+		}
+		m.devices[idx] = d
+		e := &m.manifest.Entries[idx]
+		e.Capacity, e.BlockSize = d.capacity, d.sectorSize
+		e.HostFD, e.Attached = int32(d.f.Fd()), true
+	}
+	for _, spec := range m.cfg.Nets {
+		idx, _ := m.manifest.Lookup(spec.Name, hvt.DeviceNet)
+		d, err := openNet(spec)
+		if err != nil {
+			return err
+		}
+		m.devices[idx] = d
+		e := &m.manifest.Entries[idx]
+		e.MAC, e.MTU = d.mac, d.mtu
+		e.HostFD, e.Attached = int32(d.fd), true
+	}
+	for i, e := range m.manifest.Entries {
+		if i == 0 || e.Attached {
+			continue
+		}
+		return &Error{Kind: ErrUsage, Msg: fmt.Sprintf(
+			"Device '%s' of type %s declared but not attached. All declared devices must be attached (see uaaf run --help).",
+			e.Name, e.Type)}
+	}
+
+	waker, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return &Error{Kind: ErrHost, Msg: "eventfd: " + err.Error(), Err: err}
+	}
+	m.waker = waker
+	for i, d := range m.devices {
+		if n, ok := d.(*netDevice); ok {
+			m.pollFDs = append(m.pollFDs, unix.PollFd{Fd: int32(n.fd), Events: unix.POLLIN})
+			m.pollIndex = append(m.pollIndex, uint(i))
+		}
+	}
+	m.pollFDs = append(m.pollFDs, unix.PollFd{Fd: int32(waker), Events: unix.POLLIN})
+	return nil
+}
+
+// blockDevice is a BLOCK_BASIC backend: a host file read and written with
+// pread/pwrite.
+type blockDevice struct {
+	f          *os.File
+	capacity   uint64
+	sectorSize uint16
+}
+
+func openBlock(spec BlockSpec) (*blockDevice, error) {
+	f, err := os.OpenFile(spec.Path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open backing storage %s: %v", spec.Name, spec.Path, unwrapPathError(err)), Err: err}
+	}
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		f.Close()
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %s: cannot find its size: %v", spec.Name, spec.Path, err), Err: err}
+	}
+	sector := spec.SectorSize
+	if sector == 0 {
+		sector = 512
+	}
+	if size%int64(sector) != 0 {
+		f.Close()
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Backing storage size must be block aligned (%d bytes)", spec.Name, sector)}
+	}
+	if size < int64(sector) {
+		f.Close()
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Backing storage must hold at least one block (%d bytes)", spec.Name, sector)}
+	}
+	return &blockDevice{f: f, capacity: uint64(size), sectorSize: sector}, nil
+}
+
+func (d *blockDevice) close() { d.f.Close() }
+
+func (m *Monitor) blockDev(handle uint64) *blockDevice {
+	if handle >= uint64(len(m.devices)) {
+		return nil
+	}
+	d, _ := m.devices[handle].(*blockDevice)
+	return d
+}
+
+func (m *Monitor) hcBlockWrite(gpa uint64) error { return m.blockIO(gpa, true) }
+func (m *Monitor) hcBlockRead(gpa uint64) error  { return m.blockIO(gpa, false) }
+
+// blockIO serves BLOCK_READ and BLOCK_WRITE. A bad handle or range is the
+// guest's error (EINVAL back to it); a bad buffer pointer ends the guest; a
+// host I/O failure ends the run (the data on the device is in doubt).
+func (m *Monitor) blockIO(gpa uint64, write bool) error {
+	name := "BLOCK_READ"
+	if write {
+		name = "BLOCK_WRITE"
+	}
+	b, err := m.guestSlice(name, gpa, hvt.SizeBlockIO)
+	if err != nil {
+		return err
+	}
+	req := hvt.DecodeBlockIO(b)
+	d := m.blockDev(req.Handle)
+	if d == nil {
+		putRet(b, hvt.OffBlockRet, hvt.ResultEInval)
+		return nil
+	}
+	data, err := m.guestSlice(name, req.Data, req.Len)
+	if err != nil {
+		return err
+	}
+	end := req.Offset + req.Len
+	if req.Len > 1<<62 || req.Offset >= d.capacity || end < req.Offset || end > d.capacity {
+		putRet(b, hvt.OffBlockRet, hvt.ResultEInval)
+		return nil
+	}
+	var n int
+	if write {
+		n, err = d.f.WriteAt(data, int64(req.Offset))
+	} else {
+		n, err = d.f.ReadAt(data, int64(req.Offset))
+	}
+	if err != nil || n != len(data) {
+		verb := "reading from"
+		if write {
+			verb = "writing to"
+		}
+		return &Error{Kind: ErrHost, Msg: fmt.Sprintf("Fatal error when %s block device %s: %d of %d bytes: %v", verb, d.f.Name(), n, len(data), err), Err: err}
+	}
+	putRet(b, hvt.OffBlockRet, hvt.ResultOK)
+	return nil
+}
+
+// netDevice is a NET_BASIC backend: a non-blocking tap fd.
+type netDevice struct {
+	fd  int
+	mac [6]byte
+	mtu uint16
+}
+
+func (d *netDevice) close() { unix.Close(d.fd) }
+
+func (m *Monitor) netDev(handle uint64) *netDevice {
+	if handle >= uint64(len(m.devices)) {
+		return nil
+	}
+	d, _ := m.devices[handle].(*netDevice)
+	return d
+}
+
+func (m *Monitor) hcNetWrite(gpa uint64) error {
+	b, err := m.guestSlice("NET_WRITE", gpa, hvt.SizeNetIO)
+	if err != nil {
+		return err
+	}
+	req := hvt.DecodeNetIO(b)
+	d := m.netDev(req.Handle)
+	if d == nil {
+		putRet(b, hvt.OffNetRet, hvt.ResultEInval)
+		return nil
+	}
+	data, err := m.guestSlice("NET_WRITE", req.Data, req.Len)
+	if err != nil {
+		return err
+	}
+	n, err := unix.Write(d.fd, data)
+	if err != nil || n != len(data) {
+		return &Error{Kind: ErrHost, Msg: fmt.Sprintf("Fatal error writing to tap: %d of %d bytes: %v", n, len(data), err), Err: err}
+	}
+	putRet(b, hvt.OffNetRet, hvt.ResultOK)
+	return nil
+}
+
+func (m *Monitor) hcNetRead(gpa uint64) error {
+	b, err := m.guestSlice("NET_READ", gpa, hvt.SizeNetIO)
+	if err != nil {
+		return err
+	}
+	req := hvt.DecodeNetIO(b)
+	d := m.netDev(req.Handle)
+	if d == nil {
+		putRet(b, hvt.OffNetRet, hvt.ResultEInval)
+		return nil
+	}
+	data, err := m.guestSlice("NET_READ", req.Data, req.Len)
+	if err != nil {
+		return err
+	}
+	n, err := unix.Read(d.fd, data)
+	switch {
+	case n == 0 || errors.Is(err, unix.EAGAIN):
+		putRet(b, hvt.OffNetRet, hvt.ResultAgain)
+		return nil
+	case err != nil:
+		return &Error{Kind: ErrHost, Msg: "Fatal error reading from tap: " + err.Error(), Err: err}
+	}
+	putLE64(b, hvt.OffNetLen, uint64(n))
+	putRet(b, hvt.OffNetRet, hvt.ResultOK)
+	return nil
+}
+
+// randomMAC returns a random unicast, locally administered MAC address.
+func randomMAC() ([6]byte, error) {
+	var mac [6]byte
+	if _, err := rand.Read(mac[:]); err != nil {
+		return mac, err
+	}
+	mac[0] = mac[0]&^0x01 | 0x02
+	return mac, nil
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "uaaf: "+format+"\n", args...)
+}

@@ -1,0 +1,360 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/kvm"
+)
+
+// Monitor runs one hvt guest. Create it with New, run it once with Run, and
+// release it with Close. Stop may be called from any goroutine.
+type Monitor struct {
+	cfg      Config
+	console  io.Writer
+	log      io.Writer
+	img      *hvt.Image
+	manifest *hvt.Manifest
+
+	sys  *kvm.System
+	vm   *kvm.VM
+	ram  []byte     // the whole guest RAM mapping
+	mem  hvt.Memory // ram as the guest may address it (hypercall checks)
+	vcpu *hypervisor.VCPU
+
+	devices  []device // indexed like manifest.Entries; nil for entry 0
+	waker    int      // eventfd that wakes a blocked poll on Stop
+	tscHz    uint64
+	bootInfo hvt.BootInfo
+
+	pollFDs   []unix.PollFd // net device fds, then waker
+	pollIndex []uint        // manifest index of pollFDs[i]
+
+	handlers [hvt.HypercallMax]hypercallFunc
+	halted   bool
+	status   int
+
+	stopMu  sync.Mutex // guards vcpu against Stop from other goroutines
+	stopped bool       // Stop was called; guarded by stopMu
+
+	stats Stats
+}
+
+// Stats counts what a run cost. It is filled by Run and read after it.
+type Stats struct {
+	// Load is the time from New's start to the guest image in memory with its
+	// boot state written; Boot to the first KVM_RUN; Run the guest's run time.
+	Load, Boot, Run time.Duration
+	// Exits counts KVM_RUN returns to user space; Hypercalls counts them by
+	// hypercall number.
+	Exits      uint64
+	Hypercalls [hvt.HypercallMax]uint64
+}
+
+// New loads the image named by cfg.Kernel, checks it and the configuration
+// the way solo5-hvt does (in the same order, with the same messages), creates
+// the VM, loads the guest into its memory and attaches the devices. The vCPU
+// is created by Run, on the thread that runs it.
+func New(cfg Config) (m *Monitor, err error) {
+	start := time.Now()
+	m = &Monitor{cfg: cfg, console: cfg.Console, log: cfg.Log, waker: -1}
+	if m.console == nil {
+		m.console = os.Stdout
+	}
+	if m.log == nil {
+		m.log = os.Stderr
+	}
+	if m.cfg.MemSize == 0 {
+		m.cfg.MemSize = hvt.DefaultMemoryMiB << 20
+	}
+	if m.cfg.MemSize%hvt.MemoryAlign != 0 || m.cfg.MemSize > hvt.MaxMemory {
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest memory size %d bytes is not a multiple of 2 MiB up to 4 GiB", m.cfg.MemSize)}
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+			m = nil
+		}
+	}()
+
+	f, err := os.Open(cfg.Kernel)
+	if err != nil {
+		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open: %v", cfg.Kernel, unwrapPathError(err)), Err: err}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", cfg.Kernel, err), Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: not a regular file", cfg.Kernel)}
+	}
+	m.img, err = hvt.Parse(f, fi.Size())
+	if err != nil {
+		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", cfg.Kernel, err), Err: err}
+	}
+	m.manifest = m.img.Manifest
+	if err := m.checkDeviceNames(); err != nil {
+		return m, err
+	}
+	cmdline, err := m.cmdline()
+	if err != nil {
+		return m, err
+	}
+
+	if err := m.openKVM(); err != nil {
+		return m, err
+	}
+	if m.ram, err = hypervisor.AllocMemory(m.cfg.MemSize); err != nil {
+		return m, &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
+	}
+	m.mem = hvt.Memory(m.ram)
+	if err := m.img.Load(f, m.ram); err != nil {
+		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", cfg.Kernel, err), Err: err}
+	}
+	if err := m.protectText(); err != nil {
+		return m, &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
+	}
+	if err := m.vm.MapMemory(0, 0, m.ram, 0); err != nil {
+		return m, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+	}
+	if err := m.attachDevices(); err != nil {
+		return m, err
+	}
+	if err := m.writeBootState(cmdline); err != nil {
+		return m, err
+	}
+	m.registerHypercalls()
+	m.stats.Load = time.Since(start)
+	return m, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (m *Monitor) openKVM() error {
+	path := m.cfg.KVMPath
+	if path == "" {
+		path = kvm.DefaultPath
+	}
+	var err error
+	if m.sys, err = kvm.Open(path); err != nil {
+		return &Error{Kind: ErrHost, Msg: fmt.Sprintf("KVM: %v (is KVM enabled, and may this user open %s?)", err, path), Err: err}
+	}
+	if n, err := m.sys.CheckExtension(kvm.CapUserMemory); err != nil || n != 1 {
+		return &Error{Kind: ErrHost, Msg: "KVM: KVM_CAP_USER_MEMORY unavailable", Err: kvm.ErrMissingCap}
+	}
+	if n, err := m.sys.CheckExtension(kvm.CapGetTSCKHz); err != nil || n != 1 {
+		return &Error{Kind: ErrHost, Msg: "KVM: KVM_CAP_GET_TSC_KHZ unavailable", Err: kvm.ErrMissingCap}
+	}
+	if m.vm, err = m.sys.CreateVM(); err != nil {
+		return &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+	}
+	return nil
+}
+
+// protectText makes every non-writable segment read-only on the host, so the
+// guest cannot change its own code or constants (W^X enforced from outside).
+func (m *Monitor) protectText() error {
+	for _, s := range m.img.Segments {
+		if s.Writable() {
+			continue
+		}
+		start := s.Vaddr &^ (hypervisor.PageSize - 1)
+		end := (s.Vaddr + s.Memsz + hypervisor.PageSize - 1) &^ (hypervisor.PageSize - 1)
+		if err := hypervisor.ProtectReadOnly(m.ram, start, end-start); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Image returns the loaded image's description.
+func (m *Monitor) Image() *hvt.Image { return m.img }
+
+// Stats returns the run's counters; call after Run returns.
+func (m *Monitor) Stats() Stats { return m.stats }
+
+// Stop ends a running guest: Run returns an error wrapping
+// hypervisor.ErrStopped. Safe from any goroutine, before or during Run.
+func (m *Monitor) Stop() {
+	m.stopMu.Lock()
+	m.stopped = true
+	if m.vcpu != nil {
+		m.vcpu.Stop()
+	}
+	m.stopMu.Unlock()
+	if m.waker >= 0 {
+		var one = [8]byte{1}
+		unix.Write(m.waker, one[:])
+	}
+}
+
+// Run runs the guest on the calling goroutine (locked to its OS thread for
+// the duration) until it halts, faults or is stopped. A halt returns the
+// guest's exit status (0–255) and a nil error; anything else returns an error:
+// a *GuestError for a guest that broke the ABI or faulted, one wrapping
+// hypervisor.ErrStopped after Stop or when ctx is done, ErrHost otherwise.
+func (m *Monitor) Run(ctx context.Context) (status int, err error) {
+	bootStart := time.Now()
+	k, err := m.vm.CreateVCPU(0)
+	if err != nil {
+		return 0, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+	}
+	v := hypervisor.NewVCPU(k)
+	v.Start()
+	defer v.Close()
+	m.stopMu.Lock()
+	m.vcpu = v
+	if m.stopped {
+		v.Stop()
+	}
+	m.stopMu.Unlock()
+	if err := m.initVCPU(); err != nil {
+		return 0, err
+	}
+	stopWatch := context.AfterFunc(ctx, m.Stop)
+	defer stopWatch()
+
+	m.stats.Boot = time.Since(bootStart)
+	runStart := time.Now()
+	defer func() { m.stats.Run = time.Since(runStart) }()
+	for !m.halted {
+		reason, err := v.Run()
+		if err != nil {
+			if errors.Is(err, hypervisor.ErrStopped) {
+				return 0, stoppedErr(ctx, err)
+			}
+			if errors.Is(err, unix.EFAULT) {
+				return 0, m.guestFault("KVM: host/guest translation fault: rip=0x%x", m.rip())
+			}
+			return 0, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+		}
+		m.stats.Exits++
+		if err := m.handleExit(reason); err != nil {
+			if errors.Is(err, hypervisor.ErrStopped) {
+				return 0, stoppedErr(ctx, err)
+			}
+			return 0, err
+		}
+	}
+	return m.status, nil
+}
+
+// handleExit dispatches one KVM exit. Only port I/O to the hypercall ports is
+// part of the ABI; every other exit ends the guest.
+func (m *Monitor) handleExit(reason kvm.ExitReason) error {
+	k := m.vcpu.K
+	switch reason {
+	case kvm.ExitIO:
+		io := k.IO()
+		data := k.IOData()
+		port := uint32(io.Port)
+		if io.Direction != kvm.IODirOut || io.Size != 4 || io.Count != 1 || len(data) != 4 ||
+			port < hvt.PIOBase || port >= hvt.PIOBase+uint32(hvt.HypercallMax) {
+			return m.guestFault("Invalid guest port access: port=0x%x", port)
+		}
+		nr := hvt.Hypercall(port - hvt.PIOBase)
+		gpa := uint64(uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24)
+		h := m.handlers[nr]
+		if h == nil {
+			return m.guestFault("Invalid guest hypercall: num=%d", uint32(nr))
+		}
+		m.stats.Hypercalls[nr]++
+		return h(m, gpa)
+	case kvm.ExitMMIO:
+		mmio := k.MMIO()
+		if mmio.PhysAddr < uint64(len(m.ram)) {
+			// Under PVM a write to a host-read-only page arrives as MMIO;
+			// hardware KVM returns EFAULT from KVM_RUN for the same access.
+			return m.guestFault("KVM: host/guest translation fault: rip=0x%x (%s read-only guest memory at gpa=0x%x)",
+				m.rip(), accessKind(mmio.IsWrite), mmio.PhysAddr)
+		}
+		return m.guestFault("KVM: unhandled exit: exit_reason=0x%x, rip=0x%x (access to unbacked gpa=0x%x)",
+			uint32(reason), m.rip(), mmio.PhysAddr)
+	case kvm.ExitFailEntry:
+		return m.guestFault("KVM: entry failure: hw_entry_failure_reason=0x%x", k.FailEntry().HardwareEntryFailureReason)
+	case kvm.ExitInternalError:
+		return m.guestFault("KVM: internal error exit: suberror=0x%x", k.InternalError().Suberror)
+	case kvm.ExitShutdown:
+		return m.guestFault("KVM: unhandled exit: exit_reason=0x%x, rip=0x%x (triple fault)", uint32(reason), m.rip())
+	}
+	return m.guestFault("KVM: unhandled exit: exit_reason=0x%x, rip=0x%x", uint32(reason), m.rip())
+}
+
+func accessKind(isWrite uint8) string {
+	if isWrite != 0 {
+		return "write to"
+	}
+	return "read of"
+}
+
+// rip reads the guest's instruction pointer for an error message. It costs a
+// register ioctl, so it is used only on paths that end the guest.
+func (m *Monitor) rip() uint64 {
+	r, err := m.vcpu.K.GetRegs()
+	if err != nil {
+		return 0
+	}
+	return r.RIP
+}
+
+func (m *Monitor) guestFault(format string, args ...any) error {
+	return &GuestError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Close releases the VM, its memory and the device backends. It is safe to
+// call more than once and on a Monitor whose New failed half way.
+func (m *Monitor) Close() error {
+	if m == nil {
+		return nil
+	}
+	for _, d := range m.devices {
+		if d != nil {
+			d.close()
+		}
+	}
+	m.devices = nil
+	if m.waker >= 0 {
+		unix.Close(m.waker)
+		m.waker = -1
+	}
+	if m.vm != nil {
+		m.vm.Close()
+		m.vm = nil
+	}
+	if m.sys != nil {
+		m.sys.Close()
+		m.sys = nil
+	}
+	// The memslot is gone with the VM fd only once the kernel drops the VM;
+	// the mapping itself is ours to free now that no vCPU can run.
+	if m.ram != nil {
+		hypervisor.FreeMemory(m.ram)
+		m.ram, m.mem = nil, nil
+	}
+	return nil
+}
+
+// stoppedErr says why a stopped guest stopped: ctx's cause when ctx ended
+// the run, else err.
+func stoppedErr(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil {
+		return fmt.Errorf("%w: %w", hypervisor.ErrStopped, cause)
+	}
+	return err
+}

@@ -1,0 +1,273 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+)
+
+// runGuest runs guest image name with cfg on real KVM and returns its exit
+// status, console output, monitor log and error.
+func runGuest(t *testing.T, name string, cfg Config) (int, string, string, error) {
+	t.Helper()
+	kvmtest.Require(t)
+	cfg.Kernel = kvmtest.GuestImage(t, name)
+	if cfg.MemSize == 0 {
+		cfg.MemSize = 32 << 20
+	}
+	var console, log bytes.Buffer
+	cfg.Console, cfg.Log = &console, &log
+	m, err := New(cfg)
+	if err != nil {
+		return 0, "", "", err
+	}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	status, err := m.Run(ctx)
+	return status, console.String(), log.String(), err
+}
+
+func blockFile(t *testing.T, size int) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(p, make([]byte, size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestGuests runs the conformance guests of guest/tests and checks exit
+// status and output the way Solo5's own test suite does.
+func TestGuests(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		mem      uint64
+		blocks   func(t *testing.T) []BlockSpec
+		status   int
+		contains []string
+		excludes []string
+		guestErr string // non-empty: Run must fail with a GuestError containing this
+	}{
+		{name: "hello", args: []string{"Hello_Solo5"}, contains: []string{"Hello, World", "Hello_Solo5", "SUCCESS"}},
+		{name: "hello", args: []string{"wrong"}, status: 1, excludes: []string{"SUCCESS"}},
+		{name: "quiet", args: []string{"--solo5:quiet"}, contains: []string{"SUCCESS"}, excludes: []string{"uaaf guest: starting"}},
+		{name: "globals", contains: []string{"SUCCESS"}},
+		{name: "tls", contains: []string{"SUCCESS"}},
+		{name: "time", contains: []string{"SUCCESS"}},
+		{name: "bigbss", contains: []string{"SUCCESS"}},
+		{name: "output", args: []string{"Output_Solo5"}, contains: []string{"Output_Solo5"}},
+		{name: "exitcode", args: []string{"7"}, status: 7},
+		{name: "exitcode", args: []string{"255"}, status: 255},
+		{name: "exitcode", args: []string{"0"}, status: 0},
+		{name: "exception", status: 255, contains: []string{"ABORT"}, excludes: []string{"SUCCESS"}},
+		{name: "zeropage", status: 255, contains: []string{"ABORT"}, excludes: []string{"SUCCESS"}},
+		{name: "ssp", status: 255, contains: []string{"ABORT"}, excludes: []string{"SUCCESS"}},
+		{name: "blk", blocks: func(t *testing.T) []BlockSpec {
+			return []BlockSpec{{Name: "storage", Path: blockFile(t, 4<<20)}}
+		}, contains: []string{"SUCCESS"}},
+		{name: "blk", blocks: func(t *testing.T) []BlockSpec {
+			return []BlockSpec{{Name: "storage", Path: blockFile(t, 4<<20), SectorSize: 4096}}
+		}, contains: []string{"SUCCESS"}},
+		{name: "maxdevices", blocks: func(t *testing.T) []BlockSpec {
+			var specs []BlockSpec
+			for i := 0; i < 63; i++ {
+				specs = append(specs, BlockSpec{Name: "storage" + itoa(i), Path: blockFile(t, 4096)})
+			}
+			return specs
+		}, contains: []string{"SUCCESS"}},
+		// Hostile guests: each must end with the monitor's message, never a
+		// panic, never SUCCESS.
+		{name: "badport", guestErr: "Invalid guest port access: port=0x5ff"},
+		{name: "badptr", guestErr: "Invalid guest access: gpa=0xfffff000"},
+		{name: "badlen", guestErr: "sz=18446744073709551615"},
+		{name: "badhalt", guestErr: "HALT: Invalid guest access"},
+		{name: "triplefault", guestErr: "exit_reason=0x8"},
+		{name: "writetext", guestErr: "host/guest translation fault"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"/"+strings.Join(tt.args, "_"), func(t *testing.T) {
+			cfg := Config{Args: tt.args, MemSize: tt.mem}
+			if tt.blocks != nil {
+				cfg.Blocks = tt.blocks(t)
+			}
+			status, out, _, err := runGuest(t, tt.name, cfg)
+			if tt.guestErr != "" {
+				var ge *GuestError
+				if !errors.As(err, &ge) || !strings.Contains(err.Error(), tt.guestErr) {
+					t.Fatalf("err = %v, want a GuestError containing %q (output %q)", err, tt.guestErr, out)
+				}
+				if strings.Contains(out, "SUCCESS") {
+					t.Errorf("hostile guest printed SUCCESS")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run: %v (output %q)", err, out)
+			}
+			if status != tt.status {
+				t.Errorf("status = %d, want %d; output:\n%s", status, tt.status, out)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(out, s) {
+					t.Errorf("output lacks %q:\n%s", s, out)
+				}
+			}
+			for _, s := range tt.excludes {
+				if strings.Contains(out, s) {
+					t.Errorf("output has %q:\n%s", s, out)
+				}
+			}
+		})
+	}
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// TestBlockData checks that what the blk guest wrote is on the host file.
+func TestBlockData(t *testing.T) {
+	p := blockFile(t, 4<<20)
+	status, out, _, err := runGuest(t, "blk", Config{Blocks: []BlockSpec{{Name: "storage", Path: p}}})
+	if err != nil || status != 0 {
+		t.Fatalf("status %d err %v output %q", status, err, out)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(data, []byte{0}) == len(data) {
+		t.Error("guest wrote nothing to the backing file")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		image string
+		cfg   Config
+		kind  error
+		msg   string
+	}{
+		{name: "undeclared block", image: "hello", cfg: Config{Blocks: []BlockSpec{{Name: "nope", Path: "/dev/null"}}}, kind: ErrUsage, msg: "Resource not declared in manifest: 'nope'"},
+		{name: "block as net", image: "blk", cfg: Config{Nets: []NetSpec{{Name: "storage", Iface: "lo"}}}, kind: ErrUsage, msg: "Resource not declared in manifest: 'storage'"},
+		{name: "unattached", image: "blk", kind: ErrUsage, msg: "Device 'storage' of type BLOCK_BASIC declared but not attached"},
+		{name: "missing backing", image: "blk", cfg: Config{Blocks: []BlockSpec{{Name: "storage", Path: "/nonexistent/disk"}}}, kind: ErrConfig, msg: "Could not open backing storage"},
+		{name: "misaligned backing", image: "blk", cfg: Config{Blocks: []BlockSpec{{Name: "storage", SectorSize: 4096}}}, kind: ErrConfig, msg: "Backing storage size must be block aligned (4096 bytes)"},
+		{name: "cmdline too long", image: "hello", cfg: Config{Args: []string{strings.Repeat("x", 8192)}}, kind: ErrUsage, msg: "Guest command line too long (max=8191 characters)"},
+		{name: "missing image", image: "", cfg: Config{Kernel: "/nonexistent.hvt"}, kind: ErrConfig, msg: "Could not open"},
+		{name: "not elf", image: "", cfg: Config{Kernel: "/etc/hostname"}, kind: ErrConfig, msg: ""},
+		{name: "directory", image: "", cfg: Config{Kernel: "/"}, kind: ErrConfig, msg: "not a regular file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			if tt.image != "" {
+				cfg.Kernel = kvmtest.GuestImage(t, tt.image)
+			}
+			for i := range cfg.Blocks {
+				if cfg.Blocks[i].Path == "" {
+					cfg.Blocks[i].Path = blockFile(t, 6<<10)
+				}
+			}
+			cfg.MemSize = 4 << 20
+			m, err := New(cfg)
+			if err == nil {
+				m.Close()
+				t.Fatal("New succeeded")
+			}
+			if !errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("err = %v, want kind %v containing %q", err, tt.kind, tt.msg)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+// TestStop checks that a guest blocked in a long poll can be stopped from
+// another goroutine and that the run reports why.
+func TestStop(t *testing.T) {
+	kvmtest.Require(t)
+	// The net guest with no limit serves forever: it polls with a long
+	// timeout, which Stop must interrupt. It needs a net device; use a tap
+	// fd substitute: a pipe read end is pollable and never readable.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	cfg := Config{
+		Kernel:  kvmtest.GuestImage(t, "net"),
+		MemSize: 32 << 20,
+		Nets:    []NetSpec{{Name: "service0", FD: int(r.Fd())}},
+		Console: &bytes.Buffer{}, Log: &bytes.Buffer{},
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = m.Run(ctx)
+	if !errors.Is(err, hypervisor.ErrStopped) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run = %v, want ErrStopped caused by the deadline", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stop took %v", d)
+	}
+}
+
+// TestDumpCore checks the core file of an aborting guest: an ELF core whose
+// memory segment covers guest RAM and holds the guest's text.
+func TestDumpCore(t *testing.T) {
+	dir := t.TempDir()
+	status, _, log, err := runGuest(t, "exception", Config{DumpCoreDir: dir})
+	if err != nil || status != 255 {
+		t.Fatalf("status %d err %v", status, err)
+	}
+	if !strings.Contains(log, "dumpcore: dumping guest core to: ") {
+		t.Errorf("log lacks dumpcore line: %q", log)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "core.solo5-hvt.*"))
+	if len(matches) != 1 {
+		t.Fatalf("core files: %v", matches)
+	}
+	f, err := elf.Open(matches[0])
+	if err != nil {
+		t.Fatalf("core is not ELF: %v", err)
+	}
+	defer f.Close()
+	if f.Type != elf.ET_CORE || f.Machine != elf.EM_X86_64 || len(f.Progs) != 2 {
+		t.Fatalf("core header: type %v machine %v %d phdrs", f.Type, f.Machine, len(f.Progs))
+	}
+	load := f.Progs[1]
+	if load.Type != elf.PT_LOAD || load.Memsz != 32<<20 {
+		t.Fatalf("PT_LOAD %+v", load.ProgHeader)
+	}
+	text := make([]byte, 16)
+	if _, err := load.ReadAt(text, 0x100000); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(text, make([]byte, 16)) {
+		t.Error("core has no guest text at 0x100000")
+	}
+}
