@@ -4,10 +4,11 @@ export PATH := $(PATH):/usr/local/go/bin
 GO       ?= go
 BIN      := bin
 KDIR     ?=
+KMOD_ARGS := $(if $(KDIR),KDIR=$(KDIR))
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: all build guest deps demo test test-short test-race bench fuzz lint \
+.PHONY: all build guest deps deps-kmod demo test test-short test-race bench fuzz lint \
 	kmod kmod-check kmod-test clean help
 
 all: build guest ## build bin/uaaf, the manifest tool and every guest image
@@ -19,8 +20,11 @@ build: ## build bin/uaaf and bin/uaaf-mftgen
 guest: build ## build the guest SDK runtime and the guest images (guest/build/*.hvt)
 	$(MAKE) -C guest MFTGEN=../$(BIN)/uaaf-mftgen
 
-deps: ## install missing build/test packages (as root, via apt-get)
+deps: ## install missing build packages (as root, via apt-get)
 	tools/install-deps.sh
+
+deps-kmod: ## also kernel headers and sparse, for kmod/
+	tools/install-deps.sh --kmod
 
 demo: deps all ## build everything and run the demo unikernels
 	@echo '== uaaf run guest/build/hello.hvt Hello_Solo5'
@@ -28,7 +32,7 @@ demo: deps all ## build everything and run the demo unikernels
 	@echo '== uaaf inspect guest/build/blk.hvt'
 	$(BIN)/uaaf inspect guest/build/blk.hvt
 
-test: deps all ## the full test suite: unit, fuzz seeds, KVM end-to-end (fails if KVM tests would skip)
+test: deps-kmod all kmod-check kmod-test ## everything: kmod build+sparse+EPT tests, Go unit/fuzz-seed/KVM end-to-end tests
 	UAAF_REQUIRE_KVM=1 $(GO) test -count=1 ./...
 
 test-short: build guest ## tests without the KVM requirement (KVM tests skip where /dev/kvm is absent)
@@ -42,7 +46,7 @@ bench: all ## benchmarks (ratios against baselines measured in the same run)
 
 fuzz: ## run every fuzz target for 20 s each
 	@for t in $$($(GO) test -list 'Fuzz.*' ./hypervisor/hvt/ | grep ^Fuzz); do \
-		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=20s ./hypervisor/hvt/ || exit 1; done
+		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=20s -fuzzminimizetime=1s ./hypervisor/hvt/ || exit 1; done
 	$(GO) test -run='^$$' -fuzz=FuzzParseJSON -fuzztime=20s ./tools/mftgen/
 
 lint: ## gofmt, go vet, go.mod tidiness
@@ -51,10 +55,10 @@ lint: ## gofmt, go vet, go.mod tidiness
 	$(GO) mod tidy -diff
 
 kmod: ## build the kernel module against KDIR (default: an installed /lib/modules/*/build)
-	$(MAKE) -C kmod KDIR=$(KDIR)
+	$(MAKE) -C kmod $(KMOD_ARGS)
 
 kmod-check: ## build kmod with W=1 -Werror and run sparse
-	$(MAKE) -C kmod check KDIR=$(KDIR)
+	$(MAKE) -C kmod check $(KMOD_ARGS)
 
 kmod-test: ## run the userspace tests of the module's EPT logic
 	$(MAKE) -C kmod test
@@ -62,7 +66,7 @@ kmod-test: ## run the userspace tests of the module's EPT logic
 clean: ## remove build outputs
 	rm -rf $(BIN)
 	$(MAKE) -C guest clean
-	-$(MAKE) -C kmod clean KDIR=$(KDIR) 2>/dev/null
+	-$(MAKE) -C kmod clean $(KMOD_ARGS) 2>/dev/null
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
