@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -56,11 +57,11 @@ func runMain(stdout, stderr interface{ Write([]byte) (int, error) }, argv []stri
 	args.Config.Console = os.Stdout
 	args.Config.Log = stderr
 
-	m, err := monitor.New(args.Config)
+	r, err := newRunner(args, stderr)
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer r.Close()
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -75,7 +76,11 @@ func runMain(stdout, stderr interface{ Write([]byte) (int, error) }, argv []stri
 		}
 	}()
 
-	status, err := m.Run(ctx)
+	start := time.Now()
+	status, err := r.Run(ctx)
+	if args.UaaF.Stats {
+		r.PrintStats(stderr, time.Since(start), status, err)
+	}
 	if err != nil {
 		var se signalError
 		if errors.As(err, &se) {

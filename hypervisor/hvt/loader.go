@@ -234,7 +234,7 @@ func Parse(r io.ReaderAt, size int64) (*Image, error) {
 	}
 	img := &Image{Entry: f.entry, size: size}
 
-	desc, err := readNote(r, size, f, NoteABI, ABINoteAlign, ABIMaxDesc)
+	desc, err := readNote(r, size, f, solo5Owner, NoteABI, ABINoteAlign, ABIMaxDesc)
 	if errors.Is(err, ErrNoNote) {
 		return nil, loadErr(ErrNoABINote, "No Solo5 ABI information found in executable")
 	} else if err != nil {
@@ -248,7 +248,7 @@ func Parse(r io.ReaderAt, size int64) (*Image, error) {
 		return nil, loadErr(ErrABIVersion, "Executable requests unsupported ABI version %d", img.ABI.Version)
 	}
 
-	desc, err = readNote(r, size, f, NoteManifest, ManifestNoteAlign, ManifestMaxDesc)
+	desc, err = readNote(r, size, f, solo5Owner, NoteManifest, ManifestNoteAlign, ManifestMaxDesc)
 	if errors.Is(err, ErrNoNote) {
 		return nil, loadErr(ErrNoManifest, "No Solo5 manifest found in executable")
 	} else if err != nil {

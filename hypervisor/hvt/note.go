@@ -18,6 +18,7 @@ const (
 	NoteManifest NoteType = 0x3154464d
 )
 
+// String returns "ABI1", "MFT1" or the type in hex.
 func (t NoteType) String() string {
 	switch t {
 	case NoteABI:
@@ -85,10 +86,27 @@ func ReadNote(r io.ReaderAt, size int64, t NoteType, descAlign, maxDesc int) ([]
 	if err != nil {
 		return nil, err
 	}
-	return readNote(r, size, f, t, descAlign, maxDesc)
+	return readNote(r, size, f, solo5Owner, t, descAlign, maxDesc)
 }
 
-func readNote(r io.ReaderAt, size int64, f *elfFile, t NoteType, descAlign, maxDesc int) ([]byte, error) {
+// solo5Owner is the note name of Solo5's notes.
+const solo5Owner = "Solo5"
+
+// ReadOwnerNote is ReadNote for notes of another owner (n_name), such as
+// uaaf's "UAAF" notes. The owner's name, NUL included, must pad to 8 bytes
+// like Solo5's (a name of 4 to 7 characters), so the same layout rules apply.
+func ReadOwnerNote(r io.ReaderAt, size int64, owner string, t NoteType, descAlign, maxDesc int) ([]byte, error) {
+	if len(owner) < 4 || len(owner) > 7 {
+		return nil, loadErr(ErrBadNote, "note owner %q must be 4 to 7 bytes long", owner)
+	}
+	f, err := readELF(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return readNote(r, size, f, owner, t, descAlign, maxDesc)
+}
+
+func readNote(r io.ReaderAt, size int64, f *elfFile, owner string, t NoteType, descAlign, maxDesc int) ([]byte, error) {
 	if descAlign <= 0 || descAlign > noteMaxAlign || descAlign&(descAlign-1) != 0 {
 		return nil, loadErr(ErrBadNote, "note alignment %d is not a power of 2 <= %d", descAlign, noteMaxAlign)
 	}
@@ -113,7 +131,7 @@ func readNote(r io.ReaderAt, size int64, f *elfFile, t NoteType, descAlign, maxD
 			return nil, ioErr(ErrBadNote, err, "phdr[%d] cannot read note header", i)
 		}
 		namesz, descsz, typ := le.Uint32(h[0:]), le.Uint32(h[4:]), NoteType(le.Uint32(h[8:]))
-		if namesz != 6 || string(h[12:18]) != "Solo5\x00" || typ != t {
+		if namesz != uint32(len(owner)+1) || string(h[12:12+len(owner)+1]) != owner+"\x00" || typ != t {
 			continue
 		}
 		if descsz < 1 || maxDesc < 1 || uint64(descsz) > uint64(maxDesc) {
@@ -141,5 +159,5 @@ func readNote(r io.ReaderAt, size int64, f *elfFile, t NoteType, descAlign, maxD
 		}
 		return desc, nil
 	}
-	return nil, loadErr(ErrNoNote, "no Solo5 %v note found in executable", t)
+	return nil, loadErr(ErrNoNote, "no %s %v note found in executable", owner, t)
 }

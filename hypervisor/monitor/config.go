@@ -30,6 +30,30 @@ type Config struct {
 	Console io.Writer
 	// Log receives the monitor's own warnings and notices; nil means os.Stderr.
 	Log io.Writer
+	// RAM, if set, is the guest memory to use instead of a fresh anonymous
+	// mapping: len(RAM) must equal MemSize, it must come from mmap, and the
+	// caller unmaps it after Close (library preloading boots into a memfd).
+	RAM []byte
+	// Extension, if set, adds UaaF behaviour (sessions, library preload) to
+	// the guest; see Extension.
+	Extension Extension
+}
+
+// Extension adds to an hvt guest what plain hvt does not have. UaaF sessions
+// use it to bind library functions and serve view switches; library preload
+// uses it to stop a library once it reports ready.
+type Extension interface {
+	// Prepare runs at the end of New, after the image, boot state and
+	// devices are in place and before the vCPU exists.
+	Prepare(m *Monitor) error
+	// HandleSwitch serves a 4-byte OUT of value to the UaaF switch port. It
+	// runs on the vCPU thread. stop=true ends Run with status 0.
+	HandleSwitch(m *Monitor, value uint32) (stop bool, err error)
+	// Stop is called by Monitor.Stop, from any goroutine, to interrupt
+	// whatever HandleSwitch may be running.
+	Stop()
+	// Close releases what Prepare acquired; Monitor.Close calls it first.
+	Close()
 }
 
 // BlockSpec attaches a host file to a BLOCK_BASIC manifest device.

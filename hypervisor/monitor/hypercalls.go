@@ -3,6 +3,7 @@ package monitor
 import (
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"time"
 
@@ -45,28 +46,36 @@ func (m *Monitor) guestSlice(what string, gpa, size uint64) ([]byte, error) {
 	return b, nil
 }
 
-func (m *Monitor) hcWalltime(gpa uint64) error {
-	b, err := m.guestSlice("WALLTIME", gpa, hvt.SizeWalltime)
+func (m *Monitor) hcWalltime(gpa uint64) error { return ServeWalltime(m.mem, gpa) }
+
+func (m *Monitor) hcPuts(gpa uint64) error { return ServePuts(m.mem, gpa, m.console) }
+
+// ServeWalltime serves a WALLTIME hypercall with argument gpa in guest memory
+// mem. A bad pointer gives a *GuestError. Library-function views use it too.
+func ServeWalltime(mem hvt.Memory, gpa uint64) error {
+	b, err := mem.Slice(gpa, hvt.SizeWalltime)
 	if err != nil {
-		return err
+		return &GuestError{Msg: "WALLTIME: " + err.Error()}
 	}
 	binary.LittleEndian.PutUint64(b[hvt.OffWalltimeNsecs:], uint64(time.Now().UnixNano()))
 	return nil
 }
 
-func (m *Monitor) hcPuts(gpa uint64) error {
-	b, err := m.guestSlice("PUTS", gpa, hvt.SizePuts)
+// ServePuts serves a PUTS hypercall with argument gpa in guest memory mem,
+// writing the guest's bytes to w in one write whose result is ignored (as
+// solo5-hvt: a closed stdout must not kill the guest). A bad pointer or
+// length gives a *GuestError.
+func ServePuts(mem hvt.Memory, gpa uint64, w io.Writer) error {
+	b, err := mem.Slice(gpa, hvt.SizePuts)
 	if err != nil {
-		return err
+		return &GuestError{Msg: "PUTS: " + err.Error()}
 	}
 	p := hvt.DecodePuts(b)
-	data, err := m.guestSlice("PUTS", p.Data, p.Len)
+	data, err := mem.Slice(p.Data, p.Len)
 	if err != nil {
-		return err
+		return &GuestError{Msg: "PUTS: " + err.Error()}
 	}
-	// One write, result ignored, as solo5-hvt: a closed stdout must not
-	// kill the guest.
-	_, _ = m.console.Write(data)
+	_, _ = w.Write(data)
 	return nil
 }
 

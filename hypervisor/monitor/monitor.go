@@ -14,6 +14,7 @@ import (
 	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
+	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 )
 
 // Monitor runs one hvt guest. Create it with New, run it once with Run, and
@@ -43,6 +44,9 @@ type Monitor struct {
 	halted   bool
 	status   int
 
+	ext         Extension
+	ramBorrowed bool // ram belongs to the caller (Config.RAM)
+
 	stopMu  sync.Mutex // guards vcpu against Stop from other goroutines
 	stopped bool       // Stop was called; guarded by stopMu
 
@@ -58,6 +62,8 @@ type Stats struct {
 	// hypercall number.
 	Exits      uint64
 	Hypercalls [hvt.HypercallMax]uint64
+	// Switches counts OUTs to the UaaF switch port (exit-backend calls).
+	Switches uint64
 }
 
 // New loads the image named by cfg.Kernel, checks it and the configuration
@@ -114,7 +120,12 @@ func New(cfg Config) (m *Monitor, err error) {
 	if err := m.openKVM(); err != nil {
 		return m, err
 	}
-	if m.ram, err = hypervisor.AllocMemory(m.cfg.MemSize); err != nil {
+	if cfg.RAM != nil {
+		if uint64(len(cfg.RAM)) != m.cfg.MemSize {
+			return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest RAM is %d bytes, memory size %d", len(cfg.RAM), m.cfg.MemSize)}
+		}
+		m.ram, m.ramBorrowed = cfg.RAM, true
+	} else if m.ram, err = hypervisor.AllocMemory(m.cfg.MemSize); err != nil {
 		return m, &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
 	}
 	m.mem = hvt.Memory(m.ram)
@@ -134,6 +145,12 @@ func New(cfg Config) (m *Monitor, err error) {
 		return m, err
 	}
 	m.registerHypercalls()
+	if cfg.Extension != nil {
+		if err := cfg.Extension.Prepare(m); err != nil {
+			return m, err
+		}
+		m.ext = cfg.Extension
+	}
 	m.stats.Load = time.Since(start)
 	return m, nil
 }
@@ -186,6 +203,28 @@ func (m *Monitor) protectText() error {
 // Image returns the loaded image's description.
 func (m *Monitor) Image() *hvt.Image { return m.img }
 
+// RAM returns the guest's memory (index = GPA). It is valid until Close.
+func (m *Monitor) RAM() []byte { return m.ram }
+
+// MemSize returns the guest memory size in bytes.
+func (m *Monitor) MemSize() uint64 { return m.cfg.MemSize }
+
+// VM returns the guest's KVM VM.
+func (m *Monitor) VM() *kvm.VM { return m.vm }
+
+// System returns the open KVM device.
+func (m *Monitor) System() *kvm.System { return m.sys }
+
+// VCPU returns the guest's vCPU while Run runs (nil before). Extensions use
+// it from HandleSwitch, on the vCPU thread.
+func (m *Monitor) VCPU() *hypervisor.VCPU { return m.vcpu }
+
+// Console returns where guest console output goes.
+func (m *Monitor) Console() io.Writer { return m.console }
+
+// Kernel returns the image path being run.
+func (m *Monitor) Kernel() string { return m.cfg.Kernel }
+
 // Stats returns the run's counters; call after Run returns.
 func (m *Monitor) Stats() Stats { return m.stats }
 
@@ -198,6 +237,9 @@ func (m *Monitor) Stop() {
 		m.vcpu.Stop()
 	}
 	m.stopMu.Unlock()
+	if m.ext != nil {
+		m.ext.Stop()
+	}
 	if m.waker >= 0 {
 		var one = [8]byte{1}
 		unix.Write(m.waker, one[:])
@@ -264,12 +306,23 @@ func (m *Monitor) handleExit(reason kvm.ExitReason) error {
 		io := k.IO()
 		data := k.IOData()
 		port := uint32(io.Port)
-		if io.Direction != kvm.IODirOut || io.Size != 4 || io.Count != 1 || len(data) != 4 ||
-			port < hvt.PIOBase || port >= hvt.PIOBase+uint32(hvt.HypercallMax) {
+		if io.Direction != kvm.IODirOut || io.Size != 4 || io.Count != 1 || len(data) != 4 {
+			return m.guestFault("Invalid guest port access: port=0x%x", port)
+		}
+		value := uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24
+		if port == uaafabi.SwitchPort && m.ext != nil {
+			m.stats.Switches++
+			stop, err := m.ext.HandleSwitch(m, value)
+			if stop && err == nil {
+				m.halted, m.status = true, 0
+			}
+			return err
+		}
+		if port < hvt.PIOBase || port >= hvt.PIOBase+uint32(hvt.HypercallMax) {
 			return m.guestFault("Invalid guest port access: port=0x%x", port)
 		}
 		nr := hvt.Hypercall(port - hvt.PIOBase)
-		gpa := uint64(uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24)
+		gpa := uint64(value)
 		h := m.handlers[nr]
 		if h == nil {
 			return m.guestFault("Invalid guest hypercall: num=%d", uint32(nr))
@@ -323,6 +376,10 @@ func (m *Monitor) Close() error {
 	if m == nil {
 		return nil
 	}
+	if m.ext != nil {
+		m.ext.Close()
+		m.ext = nil
+	}
 	for _, d := range m.devices {
 		if d != nil {
 			d.close()
@@ -343,10 +400,10 @@ func (m *Monitor) Close() error {
 	}
 	// The memslot is gone with the VM fd only once the kernel drops the VM;
 	// the mapping itself is ours to free now that no vCPU can run.
-	if m.ram != nil {
+	if m.ram != nil && !m.ramBorrowed {
 		hypervisor.FreeMemory(m.ram)
-		m.ram, m.mem = nil, nil
 	}
+	m.ram, m.mem = nil, nil
 	return nil
 }
 

@@ -156,3 +156,19 @@ func Translate(mem []byte, va uint64) (pa uint64, writable, ok bool) {
 	}
 	return pte&addrMask | va&(pageSize-1), w && pte&PTEWritable != 0, true
 }
+
+// MapLowPage maps the 4 KiB page at gpa (below 64 KiB, outside the boot
+// structures) in the boot page tables written by WriteBootPageTables,
+// identity mapped, read-only or writable. uaaf maps its UaaF window
+// (trampoline, view data, call area) this way; plain hvt guests never see it.
+func MapLowPage(mem []byte, gpa uint64, writable bool) error {
+	if gpa%pageSize != 0 || gpa < BootEnd || gpa >= roStart {
+		return fmt.Errorf("x86: cannot map low page %#x: not a page in [%#x, %#x)", gpa, BootEnd, roStart)
+	}
+	e := gpa | PTEPresent
+	if writable {
+		e |= PTEWritable
+	}
+	binary.LittleEndian.PutUint64(mem[PT0Addr+8*(gpa/pageSize):], e)
+	return nil
+}

@@ -76,3 +76,30 @@ func TestWriteBootGDT(t *testing.T) {
 		t.Errorf("boot control registers: cr0 %#x cr4 %#x efer %#x", BootCR0, BootCR4, BootEFER)
 	}
 }
+
+func TestMapLowPage(t *testing.T) {
+	mem := make([]byte, 2<<20)
+	if err := WriteBootPageTables(mem, 2<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := MapLowPage(mem, 0x9000, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := MapLowPage(mem, 0xc000, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		va    uint64
+		ok, w bool
+	}{{0x9000, true, false}, {0x9fff, true, false}, {0xa000, false, false}, {0xc123, true, true}, {0x8000, false, false}} {
+		pa, w, ok := Translate(mem, tt.va)
+		if ok != tt.ok || w != tt.w || (ok && pa != tt.va) {
+			t.Errorf("Translate(%#x) = %#x ok %v w %v; want ok %v w %v", tt.va, pa, ok, w, tt.ok, tt.w)
+		}
+	}
+	for _, bad := range []uint64{0x8000, 0x9001, 0x10000, 0x0} {
+		if err := MapLowPage(mem, bad, true); err == nil {
+			t.Errorf("MapLowPage(%#x) accepted", bad)
+		}
+	}
+}

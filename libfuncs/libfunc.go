@@ -1,0 +1,308 @@
+package libfuncs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/kvm"
+	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+)
+
+// LibFunc is one preloaded library-function unikernel. Its exported fields
+// never change after Preload; refs, pinned and dead are guarded by the
+// registry's mutex.
+type LibFunc struct {
+	Name    string
+	Path    string
+	Exports []uaafabi.Export
+
+	reg     *Registry
+	memfd   int // pristine memory: the library's RAM at its ready point
+	memSize uint64
+	sregs   kvm.Sregs   // special registers at the ready point (GDT, IDT, TR, FS base …)
+	ro      [][2]uint64 // page ranges to map read-only in instances
+	preload time.Duration
+
+	refs   int
+	pinned bool
+	dead   bool
+}
+
+// preloadTimeout bounds a library's boot to its ready point.
+const preloadTimeout = 30 * time.Second
+
+// load boots the library at path to its ready point in a memfd-backed VM and
+// keeps the memory as the pristine image.
+func (r *Registry) load(name, path string) (*LibFunc, error) {
+	start := time.Now()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %s: %w", ErrNotFound, name, path, unwrapPath(err))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	notes, err := uaafabi.ReadNotes(f, fi.Size())
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !notes.IsLibrary() {
+		return nil, fmt.Errorf("%w: %s exports no functions (build it with UAAF_EXPORT)", ErrNotLibrary, path)
+	}
+
+	fd, err := unix.MemfdCreate("uaaf-lib-"+name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("libfuncs: memfd: %w", err)
+	}
+	lf := &LibFunc{Name: name, Path: path, Exports: notes.Exports, reg: r, memfd: fd, memSize: r.cfg.MemSize}
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(fd)
+		}
+	}()
+	if err := unix.Ftruncate(fd, int64(lf.memSize)); err != nil {
+		return nil, fmt.Errorf("libfuncs: memfd size: %w", err)
+	}
+	ram, err := unix.Mmap(fd, 0, int(lf.memSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("libfuncs: map memfd: %w", err)
+	}
+	defer unix.Munmap(ram)
+
+	pre := &preloadExt{lf: lf, notes: notes, backend: r.cfg.Backend}
+	m, err := monitor.New(monitor.Config{
+		Kernel: path, MemSize: lf.memSize, RAM: ram,
+		Console: r.cfg.Console, Log: r.cfg.Console,
+		KVMPath: r.cfg.KVMPath, Extension: pre,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrPreload, name, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), preloadTimeout)
+	status, err := m.Run(ctx)
+	cancel()
+	m.Close()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: %s: %w", ErrPreload, name, err)
+	case !pre.ready:
+		return nil, fmt.Errorf("%w: %s exited with status %d before serving (does it call solo5_app_main instead of being a library?)", ErrPreload, name, status)
+	}
+	for _, s := range m.Image().Segments {
+		if !s.Writable() {
+			lf.ro = append(lf.ro, [2]uint64{s.Vaddr &^ 4095, (s.Vaddr + s.Memsz + 4095) &^ 4095})
+		}
+	}
+	lf.ro = append(lf.ro, [2]uint64{uaafabi.TrampGPA, uaafabi.TrampGPA + 4096})
+	lf.preload = time.Since(start)
+	ok = true
+	return lf, nil
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// preloadExt runs a library to its ready point: the first switch to view 0,
+// made from the trampoline's ready entry with its view data filled in.
+type preloadExt struct {
+	lf      *LibFunc
+	notes   *uaafabi.Notes
+	backend uaafabi.Backend
+	ready   bool
+}
+
+func (p *preloadExt) Prepare(m *monitor.Monitor) error {
+	if err := p.notes.Check(m.Image()); err != nil {
+		return err
+	}
+	return uaafabi.InstallWindow(m.RAM(), p.backend, 0)
+}
+
+func (p *preloadExt) HandleSwitch(m *monitor.Monitor, value uint32) (bool, error) {
+	if value != 0 {
+		return false, &monitor.GuestError{Msg: fmt.Sprintf("library %s switched to view %d while preloading", p.lf.Name, value)}
+	}
+	resume, rsp, role := uaafabi.ViewData(m.RAM())
+	if role != uaafabi.RoleLibFunc || resume != uaafabi.TrampCalleeEntry || rsp == 0 {
+		return false, &monitor.GuestError{Msg: fmt.Sprintf(
+			"library %s reported ready with bad view data (role %d, resume %#x, stack %#x)", p.lf.Name, role, resume, rsp)}
+	}
+	sregs, err := m.VCPU().K.GetSregs()
+	if err != nil {
+		return false, err
+	}
+	p.lf.sregs = sregs
+	p.ready = true
+	return true, nil
+}
+
+func (p *preloadExt) Stop()  {}
+func (p *preloadExt) Close() {}
+
+// destroy frees the pristine memory. Instances that still map it keep their
+// pages (the mapping holds the memfd's pages alive). Called with the
+// registry's mutex held.
+func (lf *LibFunc) destroy() {
+	if lf.dead {
+		return
+	}
+	lf.dead = true
+	unix.Close(lf.memfd)
+	lf.memfd = -1
+}
+
+func (lf *LibFunc) info() Info {
+	in := Info{Name: lf.Name, Path: lf.Path, Refs: lf.refs, Pinned: lf.pinned, MemSize: lf.memSize, Preload: lf.preload}
+	for _, e := range lf.Exports {
+		in.Exports = append(in.Exports, e.Name)
+	}
+	var st unix.Stat_t
+	if lf.memfd >= 0 && unix.Fstat(lf.memfd, &st) == nil {
+		in.Resident = uint64(st.Blocks) * 512
+	}
+	return in
+}
+
+// ExportIndex returns the index of export fn.
+func (lf *LibFunc) ExportIndex(fn string) (int, bool) {
+	for i, e := range lf.Exports {
+		if e.Name == fn {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// Instance is one session's private view of a library: a KVM VM whose
+// memory is a copy-on-write mapping of the pristine image, with the
+// session's call area mapped at uaafabi.CallGPA, and one vCPU parked at the
+// trampoline's callee entry. It is used on the session's vCPU thread.
+type Instance struct {
+	lf      *LibFunc
+	vm      *kvm.VM
+	ram     []byte
+	mem     hvt.Memory
+	vcpu    *hypervisor.VCPU
+	console io.Writer
+	started bool
+	timeout chan struct{} // closed by the deadline timer
+
+	// Exits counts this instance's VM exits.
+	Exits uint64
+}
+
+// NewInstance starts a private instance of lf for a session whose call area
+// is callArea (uaafabi.CallSize bytes of the session's RAM, from mmap).
+// Console output of the library goes to console. Instances outlive a
+// destroyed library: they keep its pages mapped.
+func (lf *LibFunc) NewInstance(callArea []byte, console io.Writer) (in *Instance, err error) {
+	lf.reg.mu.Lock()
+	dead, fd := lf.dead, lf.memfd
+	lf.reg.mu.Unlock()
+	if dead {
+		return nil, fmt.Errorf("libfuncs: %s was destroyed", lf.Name)
+	}
+	if len(callArea) != uaafabi.CallSize {
+		return nil, fmt.Errorf("libfuncs: call area is %d bytes, want %d", len(callArea), uaafabi.CallSize)
+	}
+	cpuid, err := lf.reg.supportedCPUID()
+	if err != nil {
+		return nil, err
+	}
+	ram, err := unix.Mmap(fd, 0, int(lf.memSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if err != nil {
+		return nil, fmt.Errorf("libfuncs: map %s privately: %w", lf.Name, err)
+	}
+	in = &Instance{lf: lf, ram: ram, mem: hvt.Memory(ram), console: console}
+	defer func() {
+		if err != nil {
+			in.Close()
+			in = nil
+		}
+	}()
+	for _, r := range lf.ro {
+		if err := hypervisor.ProtectReadOnly(ram, r[0], r[1]-r[0]); err != nil {
+			return nil, err
+		}
+	}
+	if in.vm, err = lf.reg.sys.CreateVM(); err != nil {
+		return nil, fmt.Errorf("libfuncs: %s: %w", lf.Name, err)
+	}
+	slots := []struct {
+		gpa uint64
+		mem []byte
+	}{
+		{0, ram[:uaafabi.CallGPA]},
+		{uaafabi.CallGPA, callArea},
+		{uaafabi.WindowEnd, ram[uaafabi.WindowEnd:]},
+	}
+	for i, s := range slots {
+		if err := in.vm.MapMemory(uint32(i), s.gpa, s.mem, 0); err != nil {
+			return nil, fmt.Errorf("libfuncs: %s: %w", lf.Name, err)
+		}
+	}
+	k, err := in.vm.CreateVCPU(0)
+	if err != nil {
+		return nil, fmt.Errorf("libfuncs: %s: %w", lf.Name, err)
+	}
+	in.vcpu = hypervisor.NewVCPU(k)
+	if err := k.SetCPUID(cpuid); err != nil {
+		return nil, err
+	}
+	sregs := lf.sregs
+	if err := k.SetSregs(&sregs); err != nil {
+		return nil, err
+	}
+	regs := kvm.Regs{RIP: uaafabi.TrampCalleeEntry, RFLAGS: 0x2}
+	if err := k.SetRegs(&regs); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// Library returns the library this is an instance of.
+func (in *Instance) Library() *LibFunc { return in.lf }
+
+// Memory returns the instance's guest memory (for tests and accounting).
+func (in *Instance) Memory() []byte { return in.ram }
+
+// Stop interrupts a running Enter; the instance cannot run again.
+func (in *Instance) Stop() {
+	if in.vcpu != nil {
+		in.vcpu.Stop()
+	}
+}
+
+// Close releases the instance's VM, vCPU and memory. Call it on the thread
+// that ran it.
+func (in *Instance) Close() error {
+	if in.vcpu != nil {
+		in.vcpu.Close()
+		in.vcpu = nil
+	}
+	if in.vm != nil {
+		in.vm.Close()
+		in.vm = nil
+	}
+	if in.ram != nil {
+		unix.Munmap(in.ram)
+		in.ram, in.mem = nil, nil
+	}
+	return nil
+}
