@@ -8,7 +8,7 @@ KMOD_ARGS := $(if $(KDIR),KDIR=$(KDIR))
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: all build guest deps deps-kmod demo test test-short test-race bench fuzz lint \
+.PHONY: all build guest generate check-generate deps deps-kmod demo test test-short test-race bench fuzz lint \
 	kmod kmod-check kmod-test clean help
 
 all: build guest ## build bin/uaaf, the manifest tool and every guest image
@@ -17,8 +17,15 @@ build: ## build bin/uaaf and bin/uaaf-mftgen
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf ./cmd/uaaf
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen ./tools/mftgen
 
-guest: build ## build the guest SDK runtime and the guest images (guest/build/*.hvt)
+guest: build ## build the guest SDK, guest images (guest/build) and library functions (libfuncs/build)
 	$(MAKE) -C guest MFTGEN=../$(BIN)/uaaf-mftgen
+	$(MAKE) -C libfuncs MFTGEN=../$(BIN)/uaaf-mftgen
+
+generate: ## regenerate hypervisor/uaafabi/trampoline_gen.go from guest/trampoline/trampoline.S
+	$(GO) run ./tools/trampgen
+
+check-generate: generate ## fail if generated files are out of date
+	git diff --exit-code hypervisor/uaafabi/trampoline_gen.go
 
 deps: ## install missing build packages (as root, via apt-get)
 	tools/install-deps.sh
@@ -26,11 +33,11 @@ deps: ## install missing build packages (as root, via apt-get)
 deps-kmod: ## also kernel headers and sparse, for kmod/
 	tools/install-deps.sh --kmod
 
-demo: deps all ## build everything and run the demo unikernels
-	@echo '== uaaf run guest/build/hello.hvt Hello_Solo5'
-	$(BIN)/uaaf run --mem=32 guest/build/hello.hvt Hello_Solo5
-	@echo '== uaaf inspect guest/build/blk.hvt'
-	$(BIN)/uaaf inspect guest/build/blk.hvt
+demo: deps all ## build everything and run the demo: a session calling four shared library functions
+	$(BIN)/uaaf run --mem=8 --stats \
+		--lib base64=libfuncs/build/base64.hvt --lib sha256=libfuncs/build/sha256.hvt \
+		--lib crc32=libfuncs/build/crc32.hvt --lib sort=libfuncs/build/sort.hvt \
+		guest/build/demo.hvt
 
 test: deps-kmod all kmod-check kmod-test ## everything: kmod build+sparse+EPT tests, Go unit/fuzz-seed/KVM end-to-end tests
 	UAAF_REQUIRE_KVM=1 $(GO) test -count=1 ./...
@@ -66,6 +73,7 @@ kmod-test: ## run the userspace tests of the module's EPT logic
 clean: ## remove build outputs
 	rm -rf $(BIN)
 	$(MAKE) -C guest clean
+	$(MAKE) -C libfuncs clean
 	-$(MAKE) -C kmod clean $(KMOD_ARGS) 2>/dev/null
 
 help: ## list targets

@@ -284,7 +284,12 @@ func (sv *sessionViews) Discard(index uint32, why error) {
 	if v == nil || v.inst == nil {
 		return
 	}
-	fmt.Fprintf(s.logw(), "uaaf: %v; instance discarded\n", why)
+	var fault *switcher.FaultError
+	if errors.As(why, &fault) {
+		fmt.Fprintf(s.logw(), "uaaf: %v; instance discarded\n", why)
+	} else {
+		fmt.Fprintf(s.logw(), "uaaf: library %s: %v; instance discarded\n", v.lib.Name, why)
+	}
 	v.inst.Close()
 	s.mu.Lock()
 	v.inst, v.discarded = nil, true

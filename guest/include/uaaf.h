@@ -131,6 +131,7 @@ typedef long (*uaaf_fn_impl)(const void *in, size_t in_len, void *out,
     __asm__(".pushsection .uaaf.exports,\"a\",@progbits\n"                   \
             ".balign 4\n"                                                    \
             "1: .ascii \"" #fn "\"\n"                                        \
+            ".if (. - 1b) > 59\n.error \"UAAF_EXPORT: name too long\"\n.endif\n" \
             ".fill 60 - (. - 1b), 1, 0\n"                                    \
             ".long " #fn "\n"                                                \
             ".popsection\n")
@@ -152,8 +153,10 @@ typedef uint32_t uaaf_fn_t;
             ".globl __uaaf_imp_" #lib "_" #fn "\n"                           \
             "__uaaf_imp_" #lib "_" #fn ":\n"                                 \
             "1: .ascii \"" #lib "\"\n"                                       \
+            ".if (. - 1b) > 31\n.error \"UAAF_IMPORT: library name too long\"\n.endif\n" \
             ".fill 32 - (. - 1b), 1, 0\n"                                    \
             "2: .ascii \"" #fn "\"\n"                                        \
+            ".if (. - 2b) > 31\n.error \"UAAF_IMPORT: function name too long\"\n.endif\n" \
             ".fill 32 - (. - 2b), 1, 0\n"                                    \
             ".popsection\n")
 

@@ -29,7 +29,7 @@ var (
 	// ErrUnavailable: the requested backend cannot run on this host.
 	ErrUnavailable = errors.New("switch backend unavailable")
 	// ErrDeadline: a view ran past its call deadline.
-	ErrDeadline = errors.New("switcher: call deadline exceeded")
+	ErrDeadline = errors.New("call deadline exceeded")
 )
 
 // FaultError reports a library view that trapped, aborted, touched memory
