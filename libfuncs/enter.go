@@ -49,7 +49,7 @@ func (in *Instance) Enter(deadline time.Time) error {
 			}
 			return in.fault("KVM_RUN: %v", err)
 		}
-		in.Exits++
+		in.exits.Add(1)
 		done, err := in.handleExit(reason)
 		if err != nil || done {
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -203,9 +204,12 @@ type Instance struct {
 	started bool
 	timeout chan struct{} // closed by the deadline timer
 
-	// Exits counts this instance's VM exits.
-	Exits uint64
+	exits atomic.Uint64 // VM exits of this instance
 }
+
+// Exits returns how many VM exits the instance has taken. Safe from any
+// goroutine.
+func (in *Instance) Exits() uint64 { return in.exits.Load() }
 
 // NewInstance starts a private instance of lf for a session whose call area
 // is callArea (uaafabi.CallSize bytes of the session's RAM, from mmap).

@@ -61,6 +61,7 @@ type view struct {
 	discarded bool
 	calls     uint64
 	faults    uint64
+	exits     uint64 // exits of discarded instances
 }
 
 // New binds a session: reads the image's imports, gives each imported
@@ -290,6 +291,9 @@ func (sv *sessionViews) Discard(index uint32, why error) {
 	} else {
 		fmt.Fprintf(s.logw(), "uaaf: library %s: %v; instance discarded\n", v.lib.Name, why)
 	}
+	s.mu.Lock()
+	v.exits += v.inst.Exits()
+	s.mu.Unlock()
 	v.inst.Close()
 	s.mu.Lock()
 	v.inst, v.discarded = nil, true
@@ -330,7 +334,11 @@ func (s *Session) Row() Row {
 		if info, ok := s.cfg.Registry.Lookup(v.lib.Name); ok {
 			refs = info.Refs
 		}
-		r.Views = append(r.Views, ViewRow{Index: v.index, Library: v.lib.Name, Instance: state, Refs: refs, Calls: v.calls, Faults: v.faults})
+		exits := v.exits
+		if v.inst != nil {
+			exits += v.inst.Exits()
+		}
+		r.Views = append(r.Views, ViewRow{Index: v.index, Library: v.lib.Name, Instance: state, Refs: refs, Calls: v.calls, Faults: v.faults, Exits: exits})
 	}
 	return r
 }

@@ -37,6 +37,7 @@ type ViewRow struct {
 	Refs     int    `json:"refs"`     // the library's reference count now
 	Calls    uint64 `json:"calls"`    // calls this session made into the view
 	Faults   uint64 `json:"faults"`   // calls that faulted or timed out
+	Exits    uint64 `json:"vm_exits"` // VM exits of the view's instances
 }
 
 // Row is one session of the S-F table.

@@ -240,10 +240,14 @@ func (m *Monitor) Stop() {
 	if m.ext != nil {
 		m.ext.Stop()
 	}
+	// Under stopMu: Close may be closing the waker concurrently (a Stop
+	// from ctx's AfterFunc can outlive Run).
+	m.stopMu.Lock()
 	if m.waker >= 0 {
 		var one = [8]byte{1}
 		unix.Write(m.waker, one[:])
 	}
+	m.stopMu.Unlock()
 }
 
 // Run runs the guest on the calling goroutine (locked to its OS thread for
@@ -259,7 +263,15 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	}
 	v := hypervisor.NewVCPU(k)
 	v.Start()
-	defer v.Close()
+	defer func() {
+		// context.AfterFunc's stop does not wait for a Stop already
+		// running: detach the vCPU under stopMu before Close unmaps its
+		// run page, so that Stop never touches it afterwards.
+		m.stopMu.Lock()
+		m.vcpu = nil
+		m.stopMu.Unlock()
+		v.Close()
+	}()
 	m.stopMu.Lock()
 	m.vcpu = v
 	if m.stopped {
@@ -386,10 +398,12 @@ func (m *Monitor) Close() error {
 		}
 	}
 	m.devices = nil
+	m.stopMu.Lock()
 	if m.waker >= 0 {
 		unix.Close(m.waker)
 		m.waker = -1
 	}
+	m.stopMu.Unlock()
 	if m.vm != nil {
 		m.vm.Close()
 		m.vm = nil

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+)
+
+// buildMaxRSS compiles testdata/maxrss.c, the launcher that measures a
+// command's wall time and true peak RSS (see the comment in the file for why
+// the Go process cannot read the latter from its own child).
+func buildMaxRSS(b *testing.B) string {
+	b.Helper()
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		b.Fatalf("no C compiler to build testdata/maxrss.c (make deps installs gcc): %v", err)
+	}
+	out := filepath.Join(b.TempDir(), "maxrss")
+	if o, err := exec.Command(cc, "-O2", "-Wall", "-o", out, filepath.Join("testdata", "maxrss.c")).CombinedOutput(); err != nil {
+		b.Fatalf("cc testdata/maxrss.c: %v\n%s", err, o)
+	}
+	return out
+}
+
+// coldRun runs one tender process to completion under the launcher and
+// returns its wall time (fork to reap) and peak RSS in KiB. Anything but exit
+// status 0 fails b.
+func coldRun(b *testing.B, launcher, path string, args ...string) (time.Duration, int64) {
+	b.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(launcher, append([]string{path}, args...)...)
+	cmd.Stdout = io.Discard
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.ExtraFiles = []*os.File{w} // fd 3: the launcher's report
+	err = cmd.Run()
+	w.Close()
+	if err != nil {
+		b.Fatalf("%s %q: %v; stderr %q", path, args, err, stderr.String())
+	}
+	report, err := io.ReadAll(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ns, kib int64
+	if _, err := fmt.Sscanf(string(report), "ns=%d maxrss_kib=%d", &ns, &kib); err != nil {
+		b.Fatalf("launcher report %q: %v", report, err)
+	}
+	// Not cmd.ProcessState.SysUsage(): the launcher's own ru_maxrss carries
+	// this process's RSS; only its report about its child is used.
+	return time.Duration(ns), kib
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	switch {
+	case len(s) == 0:
+		return 0
+	case len(s)%2 == 1:
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// BenchmarkColdRun measures whole `uaaf run` processes: exec, VM creation,
+// image load, boot, the guest's run and exit. Absolute times on PVM hosts are
+// emulator times; the comparable numbers are the ratio and the RSS.
+//
+// hello: uaaf's own hello guest at --mem=512; reports peak-rss-KiB, the
+// maximum over iterations of the process's ru_maxrss.
+//
+// vs-solo5 (only with SOLO5_HVT=path of solo5-hvt and SOLO5_IMG=a Solo5
+// hello image): each iteration runs that image under uaaf and under
+// solo5-hvt, alternating which goes first, and reports uaaf/solo5-ratio: the
+// median uaaf time over the median solo5-hvt time of the same loop; and
+// both peak RSS values.
+func BenchmarkColdRun(b *testing.B) {
+	kvmtest.Require(b)
+	bin := binary(b)
+	hello := kvmtest.GuestImage(b, "hello")
+	launcher := buildMaxRSS(b)
+
+	b.Run("hello", func(b *testing.B) {
+		var peak int64
+		for b.Loop() {
+			_, rss := coldRun(b, launcher, bin, "run", "--mem=512", hello, "Hello_Solo5")
+			peak = max(peak, rss)
+		}
+		b.ReportMetric(float64(peak), "peak-rss-KiB")
+	})
+
+	solo5, img := os.Getenv("SOLO5_HVT"), os.Getenv("SOLO5_IMG")
+	if solo5 == "" || img == "" {
+		b.Logf("SOLO5_HVT and SOLO5_IMG not both set: no comparison with solo5-hvt")
+		return
+	}
+	b.Run("vs-solo5", func(b *testing.B) {
+		var ut, st []time.Duration
+		var upeak, speak int64
+		runU := func() {
+			d, rss := coldRun(b, launcher, bin, "run", "--mem=512", img, "Hello_Solo5")
+			ut, upeak = append(ut, d), max(upeak, rss)
+		}
+		runS := func() {
+			d, rss := coldRun(b, launcher, solo5, "--mem=512", img, "Hello_Solo5")
+			st, speak = append(st, d), max(speak, rss)
+		}
+		i := 0
+		for b.Loop() {
+			if i%2 == 0 {
+				runU()
+				runS()
+			} else {
+				runS()
+				runU()
+			}
+			i++
+		}
+		if mu, ms := median(ut), median(st); ms > 0 {
+			b.ReportMetric(float64(mu)/float64(ms), "uaaf/solo5-ratio")
+		}
+		b.ReportMetric(float64(upeak), "uaaf-peak-rss-KiB")
+		b.ReportMetric(float64(speak), "solo5-peak-rss-KiB")
+	})
+}

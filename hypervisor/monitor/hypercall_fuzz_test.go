@@ -1,0 +1,159 @@
+package monitor
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+)
+
+// Layout of the fuzzed guest memory: small, so that the fuzzer reaches its
+// top easily. Seeds put argument structs at fuzzArg and buffers at fuzzBuf.
+const (
+	fuzzMemSize  = 64 << 10
+	fuzzArg      = 0x1000
+	fuzzBuf      = 0x2000
+	fuzzDiskSize = 8 << 10
+	fuzzBlkIdx   = 1 // manifest index of the block device
+	fuzzNetIdx   = 2 // manifest index of the net device
+)
+
+// fuzzMem returns a guest memory image with the words at fuzzArg set to
+// words and data at fuzzBuf.
+func fuzzMem(data []byte, words ...uint64) []byte {
+	b := make([]byte, fuzzBuf+len(data))
+	for i, w := range words {
+		binary.LittleEndian.PutUint64(b[fuzzArg+8*i:], w)
+	}
+	copy(b[fuzzBuf:], data)
+	return b
+}
+
+// FuzzHypercall calls every hypercall handler but POLL (which blocks) with a
+// fuzzed argument pointer over fuzzed guest memory. A handler must never
+// panic, and every error must be the guest's (*GuestError) or the host's
+// (ErrHost), on one line. The block backing file must never change size.
+func FuzzHypercall(f *testing.F) {
+	sector := make([]byte, 512)
+	for i := range sector {
+		sector[i] = byte(i)
+	}
+	// PUTS
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem([]byte("hello\n"), fuzzBuf, 6))
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, fuzzBuf, ^uint64(0)))
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, fuzzBuf, fuzzMemSize-fuzzBuf))
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, ^uint64(0)-2, 8))
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzMemSize), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzMemSize-hvt.SizePuts), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallPuts), ^uint64(0)-7, fuzzMem(nil))
+	// WALLTIME at the top of memory: ending exactly at the top is invalid.
+	f.Add(uint8(hvt.HypercallWalltime), uint64(fuzzMemSize-hvt.SizeWalltime), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallWalltime), uint64(fuzzMemSize-hvt.SizeWalltime-1), fuzzMem(nil))
+	// BLOCK_READ / BLOCK_WRITE: handle, offset, data, len.
+	f.Add(uint8(hvt.HypercallBlockRead), uint64(fuzzArg), fuzzMem(nil, fuzzBlkIdx, 0, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockWrite), uint64(fuzzArg), fuzzMem(sector, fuzzBlkIdx, 512, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockWrite), uint64(fuzzArg), fuzzMem(sector, fuzzBlkIdx, fuzzDiskSize-512, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockWrite), uint64(fuzzArg), fuzzMem(sector, fuzzBlkIdx, fuzzDiskSize, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockWrite), uint64(fuzzArg), fuzzMem(sector, fuzzBlkIdx, fuzzDiskSize-256, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockRead), uint64(fuzzArg), fuzzMem(nil, fuzzBlkIdx, ^uint64(0)-255, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockRead), uint64(fuzzArg), fuzzMem(nil, fuzzBlkIdx, 0, fuzzBuf, ^uint64(0)))
+	f.Add(uint8(hvt.HypercallBlockRead), uint64(fuzzArg), fuzzMem(nil, fuzzBlkIdx, 0, fuzzMemSize-256, 512))
+	f.Add(uint8(hvt.HypercallBlockRead), uint64(fuzzArg), fuzzMem(nil, 0, 0, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockRead), uint64(fuzzArg), fuzzMem(nil, fuzzNetIdx, 0, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockWrite), uint64(fuzzArg), fuzzMem(nil, 63, 0, fuzzBuf, 512))
+	f.Add(uint8(hvt.HypercallBlockWrite), uint64(fuzzArg), fuzzMem(nil, ^uint64(0), 0, fuzzBuf, 512))
+	// NET_WRITE / NET_READ: handle, data, len.
+	f.Add(uint8(hvt.HypercallNetWrite), uint64(fuzzArg), fuzzMem(sector[:60], fuzzNetIdx, fuzzBuf, 60))
+	f.Add(uint8(hvt.HypercallNetRead), uint64(fuzzArg), fuzzMem(nil, fuzzNetIdx, fuzzBuf, 1514))
+	f.Add(uint8(hvt.HypercallNetRead), uint64(fuzzArg), fuzzMem(nil, fuzzBlkIdx, fuzzBuf, 1514))
+	f.Add(uint8(hvt.HypercallNetWrite), uint64(fuzzArg), fuzzMem(nil, fuzzNetIdx, fuzzBuf, ^uint64(0)))
+	// HALT: cookie, status.
+	f.Add(uint8(hvt.HypercallHalt), uint64(fuzzArg), fuzzMem(nil, 0, 255))
+	f.Add(uint8(hvt.HypercallHalt), uint64(fuzzArg), fuzzMem(nil, fuzzBuf, 255))
+	f.Add(uint8(hvt.HypercallHalt), uint64(fuzzArg), fuzzMem(nil, fuzzMemSize-hvt.HaltCookieSize, 1))
+	// Hypercall numbers without a handler.
+	f.Add(uint8(0), uint64(fuzzArg), fuzzMem(nil))
+	f.Add(uint8(200), uint64(fuzzArg), fuzzMem(nil))
+
+	dir := f.TempDir()
+	disk := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(disk, make([]byte, fuzzDiskSize), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	blk, err := openBlock(BlockSpec{Name: "storage", Path: disk})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(blk.close)
+	// The net backend is one end of a datagram socket pair: writes go to
+	// the other end (drained after each call), reads find nothing (EAGAIN).
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	nd := &netDevice{fd: sp[0], mtu: 1500}
+	f.Cleanup(func() { unix.Close(sp[0]); unix.Close(sp[1]) })
+	drain := make([]byte, fuzzMemSize)
+
+	f.Fuzz(func(t *testing.T, nr uint8, gpa uint64, memSeed []byte) {
+		call := hvt.Hypercall(nr)
+		if call == hvt.HypercallPoll {
+			return
+		}
+		ram := make([]byte, fuzzMemSize)
+		copy(ram, memSeed)
+		m := &Monitor{
+			cfg: Config{
+				Blocks: []BlockSpec{{Name: "storage", Path: disk}},
+				Nets:   []NetSpec{{Name: "service0", FD: sp[0]}},
+			},
+			console: io.Discard,
+			log:     io.Discard,
+			ram:     ram,
+			mem:     hvt.Memory(ram),
+			devices: []device{nil, blk, nd},
+			waker:   -1,
+		}
+		m.registerHypercalls()
+		if int(nr) >= len(m.handlers) || m.handlers[call] == nil {
+			// The run loop turns these into "Invalid guest port access" or
+			// "Invalid guest hypercall" before any handler runs.
+			if call >= hvt.HypercallWalltime && call <= hvt.HypercallHalt && call != hvt.HypercallPoll {
+				t.Fatalf("no handler for %v with block and net devices attached", call)
+			}
+			return
+		}
+		err := m.handlers[call](m, gpa)
+		for {
+			if _, err := unix.Read(sp[1], drain); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			var ge *GuestError
+			if !errors.As(err, &ge) && !errors.Is(err, ErrHost) {
+				t.Fatalf("%v(gpa=%#x) = %T %v: neither a GuestError nor ErrHost", call, gpa, err, err)
+			}
+			if strings.Contains(err.Error(), "\n") || err.Error() == "" {
+				t.Fatalf("%v(gpa=%#x): error %q is not one non-empty line", call, gpa, err)
+			}
+		}
+		fi, serr := blk.f.Stat()
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		if fi.Size() != fuzzDiskSize {
+			t.Fatalf("%v(gpa=%#x): backing file size changed to %d", call, gpa, fi.Size())
+		}
+		if call == hvt.HypercallHalt && err == nil && !m.halted {
+			t.Fatalf("HALT succeeded but the guest is not halted")
+		}
+	})
+}
