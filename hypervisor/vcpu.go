@@ -28,8 +28,9 @@ const kickSignal = unix.SIGURG
 type VCPU struct {
 	K *kvm.VCPU
 
-	mu      sync.Mutex // guards tid and stopped against a racing Stop
+	mu      sync.Mutex // serialises Stop's use of K and tid with Start and Close
 	tid     int        // OS thread running the vCPU, 0 before Start
+	closed  bool       // Close has run; K must not be touched
 	stopped atomic.Bool
 	onStop  []func()
 }
@@ -60,12 +61,15 @@ func (v *VCPU) Stop() {
 	if v.stopped.Swap(true) {
 		return
 	}
-	v.K.RequestImmediateExit()
 	v.mu.Lock()
-	if v.tid != 0 {
-		// The thread may be anywhere; the signal only matters if it is in
-		// KVM_RUN, and immediate_exit covers the case where it is not yet.
-		_ = unix.Tgkill(unix.Getpid(), v.tid, kickSignal)
+	if !v.closed {
+		v.K.RequestImmediateExit()
+		if v.tid != 0 {
+			// The thread may be anywhere; the signal only matters if it is
+			// in KVM_RUN, and immediate_exit covers the case where it is
+			// not yet.
+			_ = unix.Tgkill(unix.Getpid(), v.tid, kickSignal)
+		}
 	}
 	v.mu.Unlock()
 	for _, f := range v.onStop {
@@ -98,8 +102,13 @@ func (v *VCPU) Run() (kvm.ExitReason, error) {
 // Close releases the vCPU and unlocks the OS thread. Call it from the
 // goroutine that called Start, after the last Run.
 func (v *VCPU) Close() error {
-	err := v.K.Close()
 	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return nil
+	}
+	v.closed = true
+	err := v.K.Close()
 	started := v.tid != 0
 	v.tid = 0
 	v.mu.Unlock()

@@ -91,34 +91,7 @@ func (r *Registry) supportedCPUID() ([]kvm.CPUIDEntry2, error) {
 // point and keeps it; pin keeps it loaded while no session references it.
 // Preloading a name again with the same path only updates the pin.
 func (r *Registry) Preload(name, path string, pin bool) (*LibFunc, error) {
-	if !uaafabi.ValidName(name) || len(name) >= uaafabi.LibNameMax {
-		return nil, fmt.Errorf("libfuncs: %q is not a valid library name (letters, digits, _; at most %d bytes)", name, uaafabi.LibNameMax-1)
-	}
-	r.mu.Lock()
-	if lf, ok := r.libs[name]; ok {
-		defer r.mu.Unlock()
-		if lf.Path != path {
-			return nil, fmt.Errorf("%w: %s is %s, not %s", ErrExists, name, lf.Path, path)
-		}
-		lf.pinned = lf.pinned || pin
-		return lf, nil
-	}
-	r.mu.Unlock()
-
-	lf, err := r.load(name, path)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if other, ok := r.libs[name]; ok { // lost a race with another Preload
-		lf.destroy()
-		other.pinned = other.pinned || pin
-		return other, nil
-	}
-	lf.pinned = pin
-	r.libs[name] = lf
-	return lf, nil
+	return r.preload(name, path, pin, false)
 }
 
 // Acquire takes a reference to library name for a session, loading it from
@@ -136,17 +109,45 @@ func (r *Registry) Acquire(name string) (*LibFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.Preload(name, path, false); err != nil {
+	return r.preload(name, path, false, true)
+}
+
+// preload registers the library (loading it unless it is already there) and,
+// with acquire, takes a reference in the same critical section, so a
+// concurrent last Release cannot destroy it in between.
+func (r *Registry) preload(name, path string, pin, acquire bool) (*LibFunc, error) {
+	if !uaafabi.ValidName(name) || len(name) >= uaafabi.LibNameMax {
+		return nil, fmt.Errorf("libfuncs: %q is not a valid library name (letters, digits, _; at most %d bytes)", name, uaafabi.LibNameMax-1)
+	}
+	take := func(lf *LibFunc) (*LibFunc, error) { // r.mu held
+		if lf.Path != path {
+			return nil, fmt.Errorf("%w: %s is %s, not %s", ErrExists, name, lf.Path, path)
+		}
+		lf.pinned = lf.pinned || pin
+		if acquire {
+			lf.refs++
+		}
+		return lf, nil
+	}
+	r.mu.Lock()
+	if lf, ok := r.libs[name]; ok {
+		defer r.mu.Unlock()
+		return take(lf)
+	}
+	r.mu.Unlock()
+
+	lf, err := r.load(name, path)
+	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	lf, ok := r.libs[name]
-	if !ok { // released and destroyed in between: vanishingly rare
-		return nil, fmt.Errorf("%w: %s was unloaded while being acquired", ErrNotFound, name)
+	if other, ok := r.libs[name]; ok { // another goroutine loaded it meanwhile
+		lf.destroy()
+		return take(other)
 	}
-	lf.refs++
-	return lf, nil
+	r.libs[name] = lf
+	return take(lf)
 }
 
 // find looks for NAME.hvt on the search path.

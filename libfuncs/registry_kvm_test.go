@@ -1,0 +1,106 @@
+package libfuncs
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+)
+
+func libImage(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join(kvmtest.RepoRoot(t), "libfuncs", "build", name+".hvt")
+	if _, err := os.Stat(p); err != nil {
+		if kvmtest.Required() {
+			t.Fatalf("%s missing: run `make`", p)
+		}
+		t.Skipf("%s missing: run `make`", p)
+	}
+	return p
+}
+
+func newReg(t *testing.T, paths ...string) *Registry {
+	t.Helper()
+	kvmtest.Require(t)
+	r, err := NewRegistry(Config{Console: &bytes.Buffer{}, Paths: paths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// TestAcquireReleaseConcurrent hammers one unpinned library from many
+// goroutines (run it with -race): it must end destroyed, every Acquire
+// matched by a Release, and the count never negative.
+func TestAcquireReleaseConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(libImage(t, "testfns"), filepath.Join(dir, "testfns.hvt")); err != nil {
+		t.Fatal(err)
+	}
+	r := newReg(t, dir)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				lf, err := r.Acquire("testfns")
+				if err != nil {
+					errs <- err
+					return
+				}
+				if info, ok := r.Lookup("testfns"); !ok || info.Refs < 1 {
+					errs <- errors.New("acquired library not registered with refs >= 1")
+				}
+				if err := r.Release(lf); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if _, ok := r.Lookup("testfns"); ok {
+		t.Error("unpinned library still registered after every release")
+	}
+}
+
+func TestRegistryErrors(t *testing.T) {
+	r := newReg(t)
+	lf, err := r.Preload("t", libImage(t, "testfns"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lf.Exports) == 0 {
+		t.Fatal("no exports")
+	}
+	if err := r.Release(lf); !errors.Is(err, ErrReleased) {
+		t.Errorf("release without acquire: %v", err)
+	}
+	if _, err := r.Preload("t", libImage(t, "crc32"), false); !errors.Is(err, ErrExists) {
+		t.Errorf("same name, other image: %v", err)
+	}
+	if _, err := r.Preload("bad name", libImage(t, "crc32"), false); err == nil {
+		t.Error("invalid name accepted")
+	}
+	hello := kvmtest.GuestImage(t, "hello")
+	if _, err := r.Preload("hello", hello, false); !errors.Is(err, ErrNotLibrary) {
+		t.Errorf("plain image as library: %v", err)
+	}
+	if _, err := r.Acquire("nosuchlib"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing library: %v", err)
+	}
+	if _, err := r.Preload("missing", "/nonexistent.hvt", false); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing file: %v", err)
+	}
+}
