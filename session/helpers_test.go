@@ -12,6 +12,7 @@ import (
 
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 	"github.com/uaaf/uaaf/libfuncs"
 )
 
@@ -79,6 +80,12 @@ type result struct {
 // which case it is returned open (the caller closes it).
 func runCalltest(t testing.TB, reg *libfuncs.Registry, table *Table, timeout time.Duration, keep bool, words ...string) ([]result, *Session, string) {
 	t.Helper()
+	return runCalltestOn(t, uaafabi.BackendExit, reg, table, timeout, keep, words...)
+}
+
+// runCalltestOn is runCalltest on switch backend b.
+func runCalltestOn(t testing.TB, b uaafabi.Backend, reg *libfuncs.Registry, table *Table, timeout time.Duration, keep bool, words ...string) ([]result, *Session, string) {
+	t.Helper()
 	out := &syncWriter{w: &bytes.Buffer{}}
 	s, err := New(Config{
 		Monitor: monitor.Config{
@@ -90,6 +97,7 @@ func runCalltest(t testing.TB, reg *libfuncs.Registry, table *Table, timeout tim
 		Registry:    reg,
 		Table:       table,
 		CallTimeout: timeout,
+		Backend:     b,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -123,4 +131,9 @@ func runCalltest(t testing.TB, reg *libfuncs.Registry, table *Table, timeout tim
 		t.Fatalf("%d results for %d words; output:\n%s", len(res), len(words), out.String())
 	}
 	return res, s, out.String()
+}
+
+// calltestConfig is a monitor config for the calltest session.
+func calltestConfig(t testing.TB) monitor.Config {
+	return monitor.Config{Kernel: kvmtest.GuestImage(t, "calltest"), MemSize: 8 << 20, Console: &bytes.Buffer{}, Log: &bytes.Buffer{}}
 }

@@ -10,12 +10,13 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 )
 
 func inspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
-		Usage:     "show an hvt image's ABI, manifest devices, segments and entry point",
+		Usage:     "show an hvt image's ABI, manifest devices, segments, entry point, and UaaF exports/imports",
 		ArgsUsage: "IMAGE",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
@@ -39,6 +40,21 @@ type imageReport struct {
 	End        uint64          `json:"end"`
 	Segments   []segmentReport `json:"segments"`
 	Devices    []deviceReport  `json:"devices"`
+	Role       string          `json:"role"` // hvt, library or session
+	Exports    []exportReport  `json:"exports,omitempty"`
+	Imports    []importReport  `json:"imports,omitempty"`
+}
+
+type exportReport struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	Addr  uint64 `json:"addr"`
+}
+
+type importReport struct {
+	Index    int    `json:"index"`
+	Library  string `json:"library"`
+	Function string `json:"function"`
 }
 
 type segmentReport struct {
@@ -91,6 +107,23 @@ func inspect(w io.Writer, path string, asJSON bool) error {
 		}
 		r.Devices = append(r.Devices, deviceReport{i, e.Name, e.Type.String()})
 	}
+	notes, err := uaafabi.ReadNotes(f, fi.Size())
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r.Role = "hvt"
+	switch {
+	case notes.IsLibrary():
+		r.Role = "library"
+	case notes.IsSession():
+		r.Role = "session"
+	}
+	for i, e := range notes.Exports {
+		r.Exports = append(r.Exports, exportReport{i, e.Name, e.Addr})
+	}
+	for i, im := range notes.Imports {
+		r.Imports = append(r.Imports, importReport{i, im.Lib, im.Fn})
+	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -114,6 +147,19 @@ func inspect(w io.Writer, path string, asJSON bool) error {
 	}
 	for _, d := range r.Devices {
 		fmt.Fprintf(w, "  %2d  %-12s %s\n", d.Index, d.Type, d.Name)
+	}
+	fmt.Fprintf(w, "role:        %s\n", r.Role)
+	if len(r.Exports) > 0 {
+		fmt.Fprintf(w, "exports:\n")
+		for _, e := range r.Exports {
+			fmt.Fprintf(w, "  %3d  %-24s %#x\n", e.Index, e.Name, e.Addr)
+		}
+	}
+	if len(r.Imports) > 0 {
+		fmt.Fprintf(w, "imports:\n")
+		for _, im := range r.Imports {
+			fmt.Fprintf(w, "  %3d  %s.%s\n", im.Index, im.Library, im.Function)
+		}
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/uaaf/uaaf/hypervisor/kvm"
+	"github.com/uaaf/uaaf/hypervisor/switcher"
+	"github.com/uaaf/uaaf/hypervisor/vmfunc"
 )
 
 func probeCommand() *cli.Command {
@@ -71,10 +73,8 @@ func probeHost(dev string) probeReport {
 		}
 	}
 	r.VMFUNC, r.VMFUNCReason = vmfuncUsable(r.Backend, flags)
-	r.Switch = "exit"
-	if r.VMFUNC {
-		r.Switch = "vmfunc"
-	}
+	// What `uaaf run --switch=auto` would pick, and why.
+	_, r.Switch, _ = switcher.Select("auto")
 	return r
 }
 
@@ -128,10 +128,10 @@ func vmfuncUsable(backend string, flags map[string]bool) (bool, string) {
 	case "unknown":
 		return false, "no VMX: /dev/kvm is not backed by Intel VT-x"
 	}
-	if _, err := os.Stat("/dev/uaaf"); err != nil {
-		return false, "the uaaf kernel module is not loaded (/dev/uaaf missing; see kmod/README.md)"
+	if err := switcher.ProbeVMFUNC(vmfunc.DefaultPath); err != nil {
+		return false, err.Error()
 	}
-	return false, "the uaaf kernel module is loaded but its capability query is not wired up in this build"
+	return true, "the uaaf module reports VMX with EPTP switching"
 }
 
 func printProbe(w io.Writer, r probeReport) {
