@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/libfuncs"
 )
@@ -55,15 +56,53 @@ func runBench(b *testing.B, reg *libfuncs.Registry, args ...string) (guestNs flo
 // callee's return). On PVM hosts ring-0 guest code is emulated (~1 µs an
 // instruction), so ns/call there is dominated by the ~150 instructions of
 // uaaf_call, the trampoline and the dispatcher; exits/op transfers to
-// hardware as is.
+// hardware as is. Where eBPF is available the kernel's own counts are
+// reported too: emulated-insns/call and /hypercall (KVM's emulator runs every
+// ring-0 instruction on PVM, so this is the guest's instruction count on the
+// path) and kernel-exits/call.
 func BenchmarkCall(b *testing.B) {
 	reg := newRegistry(b, "testfns")
 	n := max(b.N, 10)
+	// Kernel-side counts, when eBPF is available: emulated guest
+	// instructions and exits, per call and per hypercall (the difference
+	// between a run of n and a run of 2n cancels boot and halt).
+	tr, trErr := kvmtrace.New(kvmtrace.EmulateInsn, kvmtrace.UserspaceExit)
+	if trErr == nil {
+		defer tr.Close()
+	} else {
+		b.Logf("no kernel-side counts: %v", trErr)
+	}
+	perOp := func(args ...string) (insns, exits float64) {
+		if trErr != nil {
+			return 0, 0
+		}
+		count := func(k int) map[string]uint64 {
+			before, _ := tr.Read()
+			_, s := runBench(b, reg, append(args, strconv.Itoa(k))...)
+			s.Close()
+			after, _ := tr.Read()
+			return map[string]uint64{
+				kvmtrace.EmulateInsn:   after[kvmtrace.EmulateInsn] - before[kvmtrace.EmulateInsn],
+				kvmtrace.UserspaceExit: after[kvmtrace.UserspaceExit] - before[kvmtrace.UserspaceExit],
+			}
+		}
+		one, two := count(n), count(2*n)
+		d := func(ev string) float64 { return (float64(two[ev]) - float64(one[ev])) / float64(n) }
+		return d(kvmtrace.EmulateInsn), d(kvmtrace.UserspaceExit)
+	}
+	hcInsns, _ := perOp("hc")
+	callInsns, callExits := perOp()
+
 	hcNs, hs := runBench(b, reg, "hc", strconv.Itoa(n))
 	hs.Close()
 	b.ResetTimer()
 	callNs, s := runBench(b, reg, strconv.Itoa(n))
 	b.StopTimer()
+	if trErr == nil {
+		b.ReportMetric(callInsns, "emulated-insns/call")
+		b.ReportMetric(hcInsns, "emulated-insns/hypercall")
+		b.ReportMetric(callExits, "kernel-exits/call")
+	}
 	defer s.Close()
 	exits := s.Monitor().Stats().Switches
 	for _, v := range s.Row().Views {
