@@ -1,3 +1,9 @@
+// uaaf sizes GOMAXPROCS once, without reading cgroup files at start-up:
+// every syscall counts in a cold start.
+
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command uaaf is the Unikernel-as-a-Function runtime: a KVM monitor for
 // Solo5-hvt unikernels (`uaaf run`), with inspection and host probing tools.
 //

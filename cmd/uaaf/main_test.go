@@ -48,7 +48,9 @@ func buildUAAF(dir string) (string, error) {
 		return "", fmt.Errorf("go command not found: %w", err)
 	}
 	out := filepath.Join(dir, "uaaf")
-	cmd := exec.Command(gocmd, "build", "-trimpath", "-o", out, ".")
+	// The same build as `make build`: static, without the man-page code.
+	cmd := exec.Command(gocmd, "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, b)
 	}

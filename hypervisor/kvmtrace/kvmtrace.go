@@ -48,12 +48,13 @@ func New(events ...string) (c *Counter, err error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	c = &Counter{maps: map[string]*ebpf.Map{}}
+	cnt := &Counter{maps: map[string]*ebpf.Map{}}
 	defer func() {
 		if err != nil {
-			c.Close()
+			cnt.Close() // c is nil here; release what was attached
 		}
 	}()
+	c = cnt
 	for _, ev := range events {
 		m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 		if err != nil {

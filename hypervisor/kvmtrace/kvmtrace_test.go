@@ -60,3 +60,16 @@ func TestCountsMatchMonitor(t *testing.T) {
 	t.Logf("hello: %d exits (monitor %d), %d pio, %d emulated instructions",
 		exits, st.Exits, pio, after[EmulateInsn]-before[EmulateInsn])
 }
+
+// TestUnknownEvent checks that a bad event name fails cleanly, releasing
+// what was already attached.
+func TestUnknownEvent(t *testing.T) {
+	c, err := New(UserspaceExit, "no_such_kvm_event")
+	if err == nil {
+		c.Close()
+		t.Fatal("attaching an unknown tracepoint succeeded")
+	}
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("err = %v, want ErrUnavailable", err)
+	}
+}
