@@ -160,34 +160,50 @@ int ept_check_perms(u32 perms, bool exec_only_ok)
 	return 0;
 }
 
-/* Views live in slots 1..511; slot 0 always holds KVM's own EPTP. */
+/*
+ * Every slot 0..511 is a module view: 0 is the session's (UAAF_VIEW_SESSION),
+ * 1..511 are libraries'. KVM's own EPTP is never put in the list.
+ */
 int ept_check_view_index(u32 index)
 {
-	if (index < UAAF_VIEW_MIN || index > UAAF_VIEW_MAX)
+	if (index > UAAF_VIEW_MAX)
 		return -EINVAL;
 	return 0;
+}
+
+/* [a, a + as) and [b, b + bs) intersect; callers checked neither wraps. */
+static bool ept_overlap(u64 a, u64 as, u64 b, u64 bs)
+{
+	return a < b + bs && b < a + as;
 }
 
 static int ept_check_range(const struct uaaf_range *r, bool exec_only_ok,
 			   ept_slot_lookup_fn lookup, void *ctx)
 {
 	struct ept_slot slot;
-	u64 end;
+	u64 end, src_end;
 
 	if (r->reserved)
 		return -EINVAL;
-	if (!r->size || ((r->gpa | r->size) & (EPT_PAGE_SIZE - 1)))
+	if (!r->size ||
+	    ((r->gpa | r->src_gpa | r->size) & (EPT_PAGE_SIZE - 1)))
 		return -EINVAL;
+	/* The view side must fit the 4-level EPT ... */
 	end = r->gpa + r->size;
 	if (end < r->gpa || end > EPT_GPA_LIMIT)
+		return -EOVERFLOW;
+	/* ... and the source side must not wrap (memslots end below 2^64). */
+	src_end = r->src_gpa + r->size;
+	if (src_end < r->src_gpa)
 		return -EOVERFLOW;
 	if (ept_check_perms(r->perms, exec_only_ok))
 		return -EINVAL;
 
-	/* The whole range must sit inside one memslot ... */
-	if (lookup(ctx, r->gpa, &slot))
+	/* The whole source range must sit inside one memslot ... */
+	if (lookup(ctx, r->src_gpa, &slot))
 		return -ENOENT;
-	if (r->gpa < slot.base_gpa || end - slot.base_gpa > slot.size)
+	if (r->src_gpa < slot.base_gpa ||
+	    src_end - slot.base_gpa > slot.size)
 		return -ENOENT;
 	/* ... and ask for no permission the memslot does not grant. */
 	if (r->perms & ~slot.perms)
@@ -197,10 +213,12 @@ static int ept_check_range(const struct uaaf_range *r, bool exec_only_ok,
 
 /*
  * Check a view's ranges before anything is pinned: each range is page
- * aligned, non-empty, below 2^48, has valid permissions, lies inside one
- * memslot with at least those permissions, and no two ranges overlap.
- * Returns 0 or the first error found (-EINVAL, -EOVERFLOW, -ENOENT,
- * -EACCES, -EEXIST for an overlap, -E2BIG for too many ranges).
+ * aligned (view and source side), non-empty, its view side below 2^48, has
+ * valid permissions, its source side lies inside one memslot with at least
+ * those permissions, and no two ranges overlap on either side (a view maps
+ * every view GPA once and every source page once). Returns 0 or the first
+ * error found (-EINVAL, -EOVERFLOW, -ENOENT, -EACCES, -EEXIST for an
+ * overlap, -E2BIG for too many ranges).
  */
 int ept_validate_ranges(const struct uaaf_range *r, u32 n, bool exec_only_ok,
 			ept_slot_lookup_fn lookup, void *ctx)
@@ -220,9 +238,33 @@ int ept_validate_ranges(const struct uaaf_range *r, u32 n, bool exec_only_ok,
 	/* n is at most UAAF_MAX_RANGES, so the quadratic check is cheap. */
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
-			if (r[i].gpa < r[j].gpa + r[j].size &&
-			    r[j].gpa < r[i].gpa + r[i].size)
+			if (ept_overlap(r[i].gpa, r[i].size, r[j].gpa, r[j].size) ||
+			    ept_overlap(r[i].src_gpa, r[i].size,
+					r[j].src_gpa, r[j].size))
 				return -EEXIST;
+	return 0;
+}
+
+/*
+ * Map one validated range: view GPA r->gpa + off -> the host page behind
+ * KVM GPA r->src_gpa + off, for every page of the range, with r->perms.
+ * On error the leaves installed so far stay in @t; the caller destroys it.
+ */
+int ept_map_range(struct ept_table *t, const struct uaaf_range *r,
+		  ept_src_hpa_fn src_hpa, void *ctx)
+{
+	u64 off;
+	int err;
+
+	for (off = 0; off < r->size; off += EPT_PAGE_SIZE) {
+		u64 hpa = src_hpa(ctx, r, off);
+
+		if (!hpa)
+			return -EFAULT;
+		err = ept_map_4k(t, r->gpa + off, hpa, r->perms);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -235,7 +277,7 @@ void eptp_list_init(u64 *list, u64 empty_eptp)
 		list[i] = empty_eptp;
 }
 
-/* Store a view's EPTP in its slot; slot 0 is KVM's and not settable here. */
+/* Store a view's EPTP in its slot (0..511). */
 int eptp_list_set(u64 *list, u32 index, u64 eptp)
 {
 	if (ept_check_view_index(index))

@@ -87,6 +87,12 @@ struct ept_slot {
 /* Returns 0 and fills *slot, or -ENOENT when no memslot holds gpa. */
 typedef int (*ept_slot_lookup_fn)(void *ctx, u64 gpa, struct ept_slot *slot);
 
+/*
+ * Host-physical address of the page that backs KVM GPA r->src_gpa + off
+ * (off a page multiple below r->size), or 0 when it is unknown.
+ */
+typedef u64 (*ept_src_hpa_fn)(void *ctx, const struct uaaf_range *r, u64 off);
+
 /* Index into the table of the given level (4 = PML4 ... 1 = PT). */
 static inline unsigned int ept_index(u64 gpa, int level)
 {
@@ -105,6 +111,8 @@ int ept_check_perms(u32 perms, bool exec_only_ok);
 int ept_check_view_index(u32 index);
 int ept_validate_ranges(const struct uaaf_range *r, u32 n, bool exec_only_ok,
 			ept_slot_lookup_fn lookup, void *ctx);
+int ept_map_range(struct ept_table *t, const struct uaaf_range *r,
+		  ept_src_hpa_fn src_hpa, void *ctx);
 
 void eptp_list_init(u64 *list, u64 empty_eptp);
 int eptp_list_set(u64 *list, u32 index, u64 eptp);

@@ -9,18 +9,29 @@
  * that pass the capability check) and look the vCPU up in an RCU hash; a
  * vCPU of no session costs one hash probe per entry and exit.
  *
- * Exit protocol. KVM must never run its exit handlers, or re-enter, while a
- * module view is loaded in EPT_POINTER: its handlers would fix faults in a
- * table they do not own and an exit would resume in the wrong view. So:
- *  - kvm_exit: if EPT_POINTER is a view, remember which one and write KVM's
- *    EPTP back. An EPT violation/misconfiguration inside a view, any exit
- *    from the empty EPT, and a VMFUNC exit from a view are view faults:
- *    recorded for UAAF_IOC_STATUS, fatal (KVM_REQ_TRIPLE_FAULT, which KVM
- *    turns into KVM_EXIT_SHUTDOWN before the next entry).
- *  - kvm_entry: refresh slot 0 from EPT_POINTER (KVM swaps roots), assert
- *    the VMFUNC controls, then load the remembered view.
+ * Exit protocol. The guest only ever runs in a module view: slot 0 is the
+ * session view the module built, not KVM's EPT (which maps every memslot,
+ * every library's memory included). KVM must never run its exit handlers,
+ * or re-enter, while a module view is loaded in EPT_POINTER: its handlers
+ * would fix faults in a table they do not own and an exit would resume in
+ * the wrong view. So:
+ *  - kvm_exit: EPT_POINTER is a view (0..511); remember which one and write
+ *    KVM's EPTP back. An exit that KVM would answer by touching guest memory
+ *    in its own GPA space on the guest's say-so (see uaaf_exit_fatal), any
+ *    exit from the empty EPT, and any exit outside 64-bit mode are view
+ *    faults: recorded for UAAF_IOC_STATUS, fatal (KVM_REQ_TRIPLE_FAULT,
+ *    which KVM turns into KVM_EXIT_SHUTDOWN before the next entry).
+ *  - kvm_entry: learn KVM's EPTP from EPT_POINTER when it is not one of
+ *    ours (KVM swaps roots), assert the VMFUNC controls, then load the
+ *    remembered view (view 0 at first). If the VMCS refuses the controls the
+ *    guest is entered in the empty EPT, so it stops at its first access
+ *    instead of running in KVM's EPT (fail closed).
+ *  - after a fault the session stays "faulted": every later entry loads the
+ *    empty EPT and every exit asks for a shutdown again, so a monitor that
+ *    calls KVM_RUN after KVM_EXIT_SHUTDOWN cannot resume the guest in KVM's
+ *    EPT.
  * A failed VM entry produces no kvm_exit, so EPT_POINTER can still hold a
- * view at the next kvm_entry; slot 0 is refreshed only when EPT_POINTER is
+ * view at the next kvm_entry; KVM's EPTP is learned only when EPT_POINTER is
  * not one of ours.
  *
  * kvm_entry signature drift. The tracepoint is TP_PROTO(vcpu) up to Linux
@@ -122,17 +133,19 @@ int uaaf_root_index(const struct uaaf_session *s, u64 eptp)
 /*
  * Put the VMCS back the way KVM left it: KVM's EPTP loaded, VM functions
  * and the EPTP-list address as they were, secondary control bit restored.
- * VMCS must be current.
+ * EPT_POINTER is restored whenever it holds one of our roots, even if the
+ * controls were never touched (the empty EPT of a faulted session). VMCS
+ * must be current.
  */
 void uaaf_scrub_vmcs(struct uaaf_session *s)
 {
 	u64 cur, sec;
 
-	if (!s->touched)
-		return;
-	if (!uaaf_vmread(EPT_POINTER, &cur) &&
+	if (s->kvm_eptp && !uaaf_vmread(EPT_POINTER, &cur) &&
 	    uaaf_root_index(s, cur) != UAAF_ROOT_NOT_OURS)
 		uaaf_vmwrite(EPT_POINTER, s->kvm_eptp);
+	if (!s->touched)
+		return;
 	uaaf_vmwrite(VM_FUNCTION_CONTROL, s->orig_vmfunc_ctl);
 	uaaf_vmwrite(EPTP_LIST_ADDRESS, s->orig_list_addr);
 	if (!uaaf_vmread(SECONDARY_VM_EXEC_CONTROL, &sec)) {
@@ -187,7 +200,80 @@ static void uaaf_probe_scrub(struct uaaf_session *s)
 	complete(&s->scrubbed);
 }
 
-/* View fault: record it, disable views for good, shut the VM down. */
+/*
+ * Is exit @reason, taken in a module view, a view fault? KVM handles every
+ * exit in its own EPT, i.e. with *all* memslots, every library's memory
+ * included. Exits that KVM answers by reading or writing guest memory at
+ * addresses the guest chose - instruction emulation through the guest's
+ * page tables (MMIO, string I/O, #UD/#GP/#PF intercepts, APIC access,
+ * descriptor-table and task-switch exits), GPAs passed in hypercalls and
+ * MSRs (kvmclock, steal time, Hyper-V pages ...), nested VMX - would let
+ * code in any view reach memory outside it. Only exits KVM handles with
+ * registers alone are allowed: an allow list, so a new exit reason is fatal
+ * until someone reviews its handler.
+ */
+static bool uaaf_exit_fatal(u32 reason)
+{
+	u64 v;
+
+	switch (reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		if (uaaf_vmread(VM_EXIT_INTR_INFO, &v))
+			return true;
+		if (!(v & INTR_INFO_VALID_MASK) ||
+		    (v & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+			return false;
+		/* KVM emulates on these; #DB, #AC, #MC are reinjected. */
+		switch (v & INTR_INFO_VECTOR_MASK) {
+		case UD_VECTOR:
+		case GP_VECTOR:
+		case PF_VECTOR:
+			return true;
+		}
+		return false;
+	case EXIT_REASON_IO_INSTRUCTION:
+		/* INS/OUTS are emulated through the guest's page tables. */
+		if (uaaf_vmread(EXIT_QUALIFICATION, &v))
+			return true;
+		return v & 0x10;
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_TRIPLE_FAULT:
+	case EXIT_REASON_INIT_SIGNAL:
+	case EXIT_REASON_SIPI_SIGNAL:
+	case EXIT_REASON_INTERRUPT_WINDOW:
+	case EXIT_REASON_NMI_WINDOW:
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_HLT:
+	case EXIT_REASON_RDPMC:
+	case EXIT_REASON_RDTSC:
+	case EXIT_REASON_CR_ACCESS:	/* no PDPTR loads: 64-bit mode checked */
+	case EXIT_REASON_DR_ACCESS:
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MWAIT_INSTRUCTION:
+	case EXIT_REASON_MONITOR_INSTRUCTION:
+	case EXIT_REASON_PAUSE_INSTRUCTION:
+	case EXIT_REASON_TPR_BELOW_THRESHOLD:
+	case EXIT_REASON_EOI_INDUCED:
+	case EXIT_REASON_RDTSCP:
+	case EXIT_REASON_PREEMPTION_TIMER:
+	case EXIT_REASON_WBINVD:
+	case EXIT_REASON_XSETBV:
+	case EXIT_REASON_APIC_WRITE:
+	case EXIT_REASON_PML_FULL:
+	case EXIT_REASON_BUS_LOCK:
+		return false;
+	}
+	/*
+	 * Everything else, notably EPT violation/misconfiguration (the access
+	 * is outside the view; for a GPA outside every memslot KVM would
+	 * emulate the instruction), VMFUNC (index >= 512), VMCALL, VMX
+	 * instructions, MSR writes, APIC access, descriptor-table and task
+	 * switch exits, INVPCID, and failed entries.
+	 */
+	return true;
+}
+
+/* View fault: record it, stop using views for good, shut the VM down. */
 static void uaaf_view_fault(struct uaaf_session *s, struct kvm_vcpu *vcpu,
 			    int idx, u32 reason)
 {
@@ -207,8 +293,15 @@ static void uaaf_view_fault(struct uaaf_session *s, struct kvm_vcpu *vcpu,
 	raw_spin_unlock(&s->stat_lock);
 
 	uaaf_scrub_vmcs(s);
-	smp_store_release(&s->hw, UAAF_HW_FAULTED);
+	smp_store_release(&s->faulted, true);
 	kvm_make_request(KVM_REQ_TRIPLE_FAULT, vcpu);
+}
+
+/* Learn KVM's EPTP from EPT_POINTER unless that holds one of our roots. */
+static void uaaf_learn_kvm_eptp(struct uaaf_session *s, u64 cur)
+{
+	if (uaaf_root_index(s, cur) == UAAF_ROOT_NOT_OURS)
+		s->kvm_eptp = cur;
 }
 
 static void uaaf_on_entry(struct kvm_vcpu *vcpu)
@@ -232,26 +325,31 @@ static void uaaf_on_entry(struct kvm_vcpu *vcpu)
 	/* In guest mode the current VMCS is vmcs02, not ours: hands off. */
 	if (vcpu->arch.hflags & HF_GUEST_MASK)
 		goto out;
+	if (uaaf_vmread(EPT_POINTER, &cur))
+		goto out;
+	uaaf_learn_kvm_eptp(s, cur);
+	if (!s->kvm_eptp)
+		goto out;	/* cannot happen: cur was KVM's or we wrote it */
+
+	/* Faulted: keep the VM dead even if the monitor runs it again. */
+	if (smp_load_acquire(&s->faulted)) {
+		if (cur != s->empty_eptp)
+			uaaf_vmwrite(EPT_POINTER, s->empty_eptp);
+		kvm_make_request(KVM_REQ_TRIPLE_FAULT, vcpu);
+		goto out;
+	}
 	/*
 	 * No views in SMM (KVM uses other roots there): turn them off, keeping
-	 * saved_view so that RSM cannot promote view code into view 0.
+	 * saved_view so that RSM resumes in the same view.
 	 */
 	if (vcpu->arch.hflags & HF_SMM_MASK) {
 		uaaf_scrub_vmcs(s);
 		goto out;
 	}
-	if (uaaf_vmread(EPT_POINTER, &cur))
-		goto out;
-	if (uaaf_root_index(s, cur) == UAAF_ROOT_NOT_OURS &&
-	    cur != s->kvm_eptp) {
-		s->kvm_eptp = cur;
-		WRITE_ONCE(s->list[0], cur);
-	}
-	if (!s->kvm_eptp || !uaaf_assert_controls(s)) {
-		uaaf_scrub_vmcs(s);
-		goto out;
-	}
-	want = s->saved_view ? s->list[s->saved_view] : s->kvm_eptp;
+	if (uaaf_assert_controls(s))
+		want = s->list[s->saved_view];
+	else
+		want = s->empty_eptp;	/* fail closed: stop at the first access */
 	if (cur != want)
 		uaaf_vmwrite(EPT_POINTER, want);
 
@@ -265,7 +363,7 @@ out:
 static void uaaf_on_exit(struct kvm_vcpu *vcpu)
 {
 	struct uaaf_session *s;
-	u64 cur, reason_full;
+	u64 cur, reason_full, entry_ctls;
 	u32 reason;
 	int idx;
 
@@ -291,19 +389,30 @@ static void uaaf_on_exit(struct kvm_vcpu *vcpu)
 
 	if (uaaf_vmread(EPT_POINTER, &cur))
 		goto out;
-	idx = cur == s->kvm_eptp ? 0 : uaaf_root_index(s, cur);
-	if (idx == 0 || idx == UAAF_ROOT_NOT_OURS) {
-		s->saved_view = 0;
-		WRITE_ONCE(s->active_view, 0);
+	idx = uaaf_root_index(s, cur);
+	/*
+	 * Not ours: this run was not in a view (SMM). saved_view is kept, so
+	 * the vCPU goes back to the view it was in.
+	 */
+	if (idx == UAAF_ROOT_NOT_OURS)
+		goto out;
+	if (smp_load_acquire(&s->faulted)) {
+		uaaf_vmwrite(EPT_POINTER, s->kvm_eptp);
+		kvm_make_request(KVM_REQ_TRIPLE_FAULT, vcpu);
 		goto out;
 	}
 	if (uaaf_vmread(VM_EXIT_REASON, &reason_full))
-		reason_full = 0;
+		reason_full = 0xffff;	/* unknown: fatal */
 	reason = (u32)reason_full & 0xffff;
-	if (idx == UAAF_ROOT_EMPTY ||
-	    reason == EXIT_REASON_EPT_VIOLATION ||
-	    reason == EXIT_REASON_EPT_MISCONFIG ||
-	    reason == EXIT_REASON_VMFUNC) {
+	/*
+	 * The CPU saves EFER.LMA into the "IA-32e mode guest" entry control on
+	 * every exit. Views are for 64-bit code only: outside long mode KVM's
+	 * CR handlers load PAE PDPTRs from its own GPA space.
+	 */
+	if (uaaf_vmread(VM_ENTRY_CONTROLS, &entry_ctls))
+		entry_ctls = 0;
+	if (idx == UAAF_ROOT_EMPTY || !(entry_ctls & VM_ENTRY_IA32E_MODE) ||
+	    uaaf_exit_fatal(reason)) {
 		uaaf_view_fault(s, vcpu, idx, reason);
 		goto out;
 	}

@@ -101,29 +101,40 @@ static void uaaf_view_free(struct uaaf_view_state *v)
 	kfree(v);
 }
 
+/* ept_src_hpa_fn for a pinned range: ctx is its struct uaaf_pin. */
+static u64 uaaf_pin_hpa(void *ctx, const struct uaaf_range *r, u64 off)
+{
+	struct uaaf_pin *p = ctx;
+	unsigned long i = off >> PAGE_SHIFT;
+
+	/* Physical page 0 is never handed out on x86, so 0 can mean "none". */
+	return i < p->nr ? page_to_phys(p->pages[i]) : 0;
+}
+
 /*
- * Pin one validated range and map it. The range lies inside one memslot,
- * so its host virtual addresses are contiguous. Pages of a writable
- * memslot are pinned FOLL_WRITE (breaking COW exactly as KVM's own mapping
- * does); pages of a read-only memslot are pinned for reading only.
+ * Pin the source of one validated range and map it at its view GPA. The
+ * source lies inside one memslot, so its host virtual addresses are
+ * contiguous. Pages of a writable memslot are pinned FOLL_WRITE (breaking
+ * COW exactly as KVM's own mapping does); pages of a read-only memslot are
+ * pinned for reading only.
  */
 static int uaaf_view_map_range(struct kvm *kvm, struct uaaf_view_state *v,
 			       struct uaaf_pin *p, const struct uaaf_range *r)
 {
 	unsigned long npages = r->size >> PAGE_SHIFT;
+	gfn_t src_gfn = r->src_gpa >> PAGE_SHIFT;
 	struct kvm_memory_slot *slot;
-	unsigned long hva, i;
+	unsigned long hva;
 	unsigned int gup;
-	int err;
 
-	slot = gfn_to_memslot(kvm, r->gpa >> PAGE_SHIFT);
+	slot = gfn_to_memslot(kvm, src_gfn);
 	if (!slot)
 		return -ENOENT;
 	p->dirty = !(slot->flags & KVM_MEM_READONLY);
 	gup = FOLL_LONGTERM | (p->dirty ? FOLL_WRITE : 0);
 
 	/* gfn_to_hva() refuses read-only slots; the memslot variant does not. */
-	hva = gfn_to_hva_memslot(slot, r->gpa >> PAGE_SHIFT);
+	hva = gfn_to_hva_memslot(slot, src_gfn);
 	if (kvm_is_error_hva(hva))
 		return -EFAULT;
 	p->pages = kvmalloc_array(npages, sizeof(*p->pages), GFP_KERNEL_ACCOUNT);
@@ -141,13 +152,7 @@ static int uaaf_view_map_range(struct kvm *kvm, struct uaaf_view_state *v,
 		cond_resched();
 	}
 
-	for (i = 0; i < npages; i++) {
-		err = ept_map_4k(&v->ept, r->gpa + (i << PAGE_SHIFT),
-				 page_to_phys(p->pages[i]), r->perms);
-		if (err)
-			return err;
-	}
-	return 0;
+	return ept_map_range(&v->ept, r, uaaf_pin_hpa, p);
 }
 
 static int uaaf_define_view(struct uaaf_session *s, void __user *uarg)
@@ -213,7 +218,10 @@ out_unlock:
 		uaaf_view_free(v);
 		goto out_ranges;
 	}
-	/* Not enabled yet: no probe reads the list or the index array. */
+	/*
+	 * Not enabled yet: no probe reads the list or the index array. Index 0
+	 * is the session view; ENABLE refuses to run without it.
+	 */
 	s->views[uv.index] = v;
 	s->view_idx[s->nr_views++] = uv.index;
 	eptp_list_set(s->list, uv.index, v->eptp);
@@ -279,6 +287,7 @@ static int uaaf_attach(struct uaaf_session *s, void __user *uarg)
 	s->saved_view = 0;
 	s->touched = false;
 	s->hw = UAAF_HW_OFF;
+	s->faulted = false;
 	s->active_view = 0;
 	s->fault_view = 0;
 	s->fault_reason = 0;
@@ -317,7 +326,7 @@ static void uaaf_scrub(struct uaaf_session *s)
 	unsigned long start = jiffies;
 
 	if (smp_load_acquire(&s->hw) != UAAF_HW_ON)
-		return;		/* OFF: never installed; FAULTED: already scrubbed */
+		return;		/* never enabled: nothing of ours in the VMCS */
 	reinit_completion(&s->scrubbed);
 	smp_store_release(&s->hw, UAAF_HW_SCRUB);
 	for (;;) {
@@ -388,6 +397,12 @@ static int uaaf_enable(struct uaaf_session *s)
 		return -EOPNOTSUPP;
 	if (s->state != UAAF_STATE_ATTACHED)
 		return -EBUSY;
+	/*
+	 * Slot 0 must be the module-built session view: KVM's own EPT maps
+	 * every memslot (all libraries' memory too) and never enters the list.
+	 */
+	if (!s->views[UAAF_VIEW_SESSION])
+		return -ENOENT;
 	s->state = UAAF_STATE_ENABLED;
 	smp_store_release(&s->hw, UAAF_HW_ON);
 	kvm_vcpu_kick(s->vcpu);
@@ -401,7 +416,7 @@ static int uaaf_status(struct uaaf_session *s, void __user *uarg)
 
 	st.state = s->state;
 	if (s->state != UAAF_STATE_DETACHED) {
-		if (smp_load_acquire(&s->hw) == UAAF_HW_FAULTED)
+		if (smp_load_acquire(&s->faulted))
 			st.state = UAAF_STATE_FAULTED;
 		st.nr_views = s->nr_views;
 		raw_spin_lock_irqsave(&s->stat_lock, flags);

@@ -35,8 +35,7 @@ struct uaaf_view_state {
  */
 enum uaaf_hw {
 	UAAF_HW_OFF,		/* ignore this vCPU; VMCS holds nothing of ours */
-	UAAF_HW_ON,		/* run the entry/exit protocol */
-	UAAF_HW_FAULTED,	/* view fault seen, VMCS scrubbed, VM shutting down */
+	UAAF_HW_ON,		/* run the entry/exit protocol (or, once faulted, keep the VM dead) */
 	UAAF_HW_SCRUB,		/* teardown asked the next probe to scrub the VMCS */
 };
 
@@ -60,7 +59,7 @@ struct uaaf_session {
 	struct hlist_node hnode;	/* in uaaf_vcpus, keyed by vcpu */
 	bool hashed;
 
-	u64 *list;			/* the EPTP list page */
+	u64 *list;			/* the EPTP list page; slot 0 = views[0] */
 	u64 list_pa;
 	struct ept_table empty;		/* zeroed PML4 for unused slots */
 	u64 empty_eptp;
@@ -69,10 +68,11 @@ struct uaaf_session {
 	u16 view_idx[UAAF_EPTP_ENTRIES];	/* defined indices, compact */
 
 	int hw;				/* enum uaaf_hw */
+	bool faulted;			/* a fatal exit was seen; set once by a probe */
 	struct completion scrubbed;
 
 	/* vCPU thread */
-	u64 kvm_eptp;			/* KVM's own EPTP, mirrored in slot 0 */
+	u64 kvm_eptp;			/* KVM's own EPTP; never in the list */
 	u32 saved_view;			/* view to re-install at next entry */
 	bool touched;			/* VMCS holds our controls */
 	bool orig_vmfunc_bit;		/* secondary control bit 13 before us */

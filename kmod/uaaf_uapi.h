@@ -10,9 +10,15 @@
  * number must bump UAAF_API_VERSION and update the Go mirror.
  *
  * Flow: open /dev/uaaf -> UAAF_IOC_VERSION / UAAF_IOC_CAPS -> UAAF_IOC_ATTACH
- * {KVM VM fd, vCPU id} -> UAAF_IOC_DEFINE_VIEW for each index 1..511 ->
- * UAAF_IOC_ENABLE -> run the vCPU -> UAAF_IOC_STATUS after a shutdown exit ->
- * UAAF_IOC_DETACH or close().
+ * {KVM VM fd, vCPU id} -> UAAF_IOC_DEFINE_VIEW for index 0 (the session
+ * view, mandatory) and each library index 1..511 -> UAAF_IOC_ENABLE -> run
+ * the vCPU -> UAAF_IOC_STATUS after a shutdown exit -> UAAF_IOC_DETACH or
+ * close().
+ *
+ * Version 2 (incompatible with 1): struct uaaf_range gained src_gpa (a view
+ * GPA may be backed by a different KVM GPA), index 0 is a module-built view
+ * like the others, and DEFINE_VIEW moved to ioctl nr 0x07 so that a version-1
+ * caller gets -ENOTTY instead of having its ranges misread.
  */
 #ifndef _UAPI_UAAF_H
 #define _UAPI_UAAF_H
@@ -21,15 +27,16 @@
 #include <linux/ioctl.h>
 
 /* Version of this ABI; reported by UAAF_IOC_VERSION. */
-#define UAAF_API_VERSION	1
+#define UAAF_API_VERSION	2
 
 /* ioctl type byte; not listed in ioctl-number.rst, chosen to avoid 'u'. */
 #define UAAF_IOC_MAGIC		0xB7
 
 /* EPTP-list geometry (Intel SDM: one 4 KiB page of 512 EPTPs). */
 #define UAAF_EPTP_ENTRIES	512
-#define UAAF_VIEW_MIN		1	/* index 0 is KVM's own EPT */
-#define UAAF_VIEW_MAX		511
+#define UAAF_VIEW_SESSION	0	/* slot 0: the session's view, built by the module */
+#define UAAF_VIEW_MIN		1	/* first library view */
+#define UAAF_VIEW_MAX		511	/* last library view */
 /* Upper bound on ranges in one UAAF_IOC_DEFINE_VIEW call. */
 #define UAAF_MAX_RANGES		256
 
@@ -89,9 +96,18 @@ struct uaaf_attach {
 	__u32 vcpu_id;		/* id given to KVM_CREATE_VCPU */
 };
 
-/* One guest-physical range of a view. */
+/*
+ * One range of a view: the view maps guest-physical [gpa, gpa + size) to the
+ * pages that back KVM guest-physical [src_gpa, src_gpa + size), page by page
+ * (view GPA gpa + off -> HPA of KVM GPA src_gpa + off). src_gpa == gpa is an
+ * identity range. The source range must lie inside one user memslot whose
+ * permissions include perms (a read-only memslot never becomes writable).
+ * Within one view the [gpa, +size) ranges must not overlap, and neither may
+ * the [src_gpa, +size) ranges (no page is mapped twice in one view).
+ */
 struct uaaf_range {
-	__u64 gpa;		/* 4 KiB aligned */
+	__u64 gpa;		/* view GPA, 4 KiB aligned, gpa + size <= 2^48 */
+	__u64 src_gpa;		/* KVM (memslot) GPA of the backing, 4 KiB aligned */
 	__u64 size;		/* 4 KiB multiple, > 0 */
 	__u32 perms;		/* UAAF_PERM_*, subset of the memslot's */
 	__u32 reserved;		/* zero */
@@ -99,7 +115,7 @@ struct uaaf_range {
 
 /* UAAF_IOC_DEFINE_VIEW argument. */
 struct uaaf_view {
-	__u32 index;		/* UAAF_VIEW_MIN..UAAF_VIEW_MAX */
+	__u32 index;		/* UAAF_VIEW_SESSION (0) or UAAF_VIEW_MIN..UAAF_VIEW_MAX */
 	__u32 nr_ranges;	/* 1..UAAF_MAX_RANGES */
 	__u64 ranges;		/* user pointer to struct uaaf_range[nr_ranges] */
 };
@@ -119,7 +135,7 @@ struct uaaf_status {
 	__u32 active_view;	/* view the vCPU was in at its last exit */
 	__u32 nr_views;		/* views defined */
 	__u32 fault_view;	/* view index of the last fault, or UAAF_VIEW_UNUSED */
-	__u32 fault_exit_reason; /* basic VM-exit reason (48, 49 or 59) */
+	__u32 fault_exit_reason; /* basic VM-exit reason of the fatal exit (e.g. 48 EPT violation) */
 	__u32 reserved;		/* zero */
 	__u64 fault_gpa;	/* guest-physical address of the fault */
 	__u64 fault_qualification; /* exit qualification of the fault */
@@ -130,7 +146,9 @@ struct uaaf_status {
 #define UAAF_IOC_VERSION	_IOR(UAAF_IOC_MAGIC, 0x00, struct uaaf_version)
 #define UAAF_IOC_CAPS		_IOR(UAAF_IOC_MAGIC, 0x01, struct uaaf_caps)
 #define UAAF_IOC_ATTACH		_IOW(UAAF_IOC_MAGIC, 0x02, struct uaaf_attach)
-#define UAAF_IOC_DEFINE_VIEW	_IOW(UAAF_IOC_MAGIC, 0x03, struct uaaf_view)
+/* nr 0x03 was DEFINE_VIEW of version 1 (24-byte ranges); retired. */
+#define UAAF_IOC_DEFINE_VIEW	_IOW(UAAF_IOC_MAGIC, 0x07, struct uaaf_view)
+/* -ENOENT until view 0 (UAAF_VIEW_SESSION) is defined. */
 #define UAAF_IOC_ENABLE		_IO(UAAF_IOC_MAGIC, 0x04)
 #define UAAF_IOC_STATUS		_IOR(UAAF_IOC_MAGIC, 0x05, struct uaaf_status)
 #define UAAF_IOC_DETACH		_IO(UAAF_IOC_MAGIC, 0x06)
@@ -139,7 +157,7 @@ struct uaaf_status {
 _Static_assert(sizeof(struct uaaf_version) == 8, "uaaf_version size");
 _Static_assert(sizeof(struct uaaf_caps) == 104, "uaaf_caps size");
 _Static_assert(sizeof(struct uaaf_attach) == 8, "uaaf_attach size");
-_Static_assert(sizeof(struct uaaf_range) == 24, "uaaf_range size");
+_Static_assert(sizeof(struct uaaf_range) == 32, "uaaf_range size");
 _Static_assert(sizeof(struct uaaf_view) == 16, "uaaf_view size");
 _Static_assert(sizeof(struct uaaf_status) == 56, "uaaf_status size");
 

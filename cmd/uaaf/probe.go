@@ -49,6 +49,7 @@ type probeReport struct {
 	VMFUNC       bool           `json:"vmfunc"`
 	VMFUNCReason string         `json:"vmfunc_reason"`
 	Switch       string         `json:"switch"`
+	SwitchReason string         `json:"switch_reason"`
 }
 
 func probeHost(dev string) probeReport {
@@ -74,7 +75,8 @@ func probeHost(dev string) probeReport {
 	}
 	r.VMFUNC, r.VMFUNCReason = vmfuncUsable(r.Backend, flags)
 	// What `uaaf run --switch=auto` would pick, and why.
-	_, r.Switch, _ = switcher.Select("auto")
+	b, why, _ := switcher.Select("auto")
+	r.Switch, r.SwitchReason = string(b), why
 	return r
 }
 
@@ -156,5 +158,5 @@ func printProbe(w io.Writer, r probeReport) {
 	} else {
 		printf(w, "vmfunc:      unavailable: %s\n", r.VMFUNCReason)
 	}
-	printf(w, "switch:      %s\n", r.Switch)
+	printf(w, "switch:      %s\n", r.SwitchReason)
 }

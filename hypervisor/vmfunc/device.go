@@ -167,36 +167,52 @@ func (d *Device) Attach(vmFD, vcpuID int) error {
 }
 
 // validateView checks what the module would reject first, so a bad call
-// fails with a clear message and without a system call.
+// fails with a clear message and without a system call. Memslot membership
+// and permissions of the sources are the module's to check.
 func validateView(index int, ranges []Range) error {
-	if index < ViewMin || index > ViewMax {
-		return fmt.Errorf("%w: index %d outside %d..%d (slot 0 is KVM's own EPT)",
-			ErrInvalidView, index, ViewMin, ViewMax)
+	if index < ViewSession || index > ViewMax {
+		return fmt.Errorf("%w: index %d outside %d..%d (%d is the session view)",
+			ErrInvalidView, index, ViewSession, ViewMax, ViewSession)
 	}
 	if len(ranges) == 0 || len(ranges) > MaxRanges {
 		return fmt.Errorf("%w: %d ranges, want 1..%d", ErrInvalidView, len(ranges), MaxRanges)
 	}
 	for i, r := range ranges {
 		switch {
-		case r.Size == 0 || r.GPA%PageSize != 0 || r.Size%PageSize != 0:
-			return fmt.Errorf("%w: range %d [%#x+%#x) not page aligned or empty", ErrInvalidView, i, r.GPA, r.Size)
-		case r.GPA+r.Size < r.GPA:
-			return fmt.Errorf("%w: range %d [%#x+%#x) overflows", ErrInvalidView, i, r.GPA, r.Size)
+		case r.Size == 0 || r.GPA%PageSize != 0 || r.SrcGPA%PageSize != 0 || r.Size%PageSize != 0:
+			return fmt.Errorf("%w: range %d [%#x+%#x) <- %#x not page aligned or empty",
+				ErrInvalidView, i, r.GPA, r.Size, r.SrcGPA)
+		case r.GPA+r.Size < r.GPA || r.GPA+r.Size > GPALimit || r.SrcGPA+r.Size < r.SrcGPA:
+			return fmt.Errorf("%w: range %d [%#x+%#x) <- %#x overflows", ErrInvalidView, i, r.GPA, r.Size, r.SrcGPA)
 		case r.Perms == 0 || r.Perms&^PermRWX != 0 || (r.Perms&PermW != 0 && r.Perms&PermR == 0):
 			return fmt.Errorf("%w: range %d: permissions %#x", ErrInvalidView, i, uint32(r.Perms))
 		case r.Reserved != 0:
 			return fmt.Errorf("%w: range %d: reserved field set", ErrInvalidView, i)
 		}
 	}
+	// Neither side wraps (checked above), so the sums cannot overflow.
+	overlap := func(a, asz, b, bsz uint64) bool { return a < b+bsz && b < a+asz }
+	for i := range ranges {
+		for j := i + 1; j < len(ranges); j++ {
+			a, b := ranges[i], ranges[j]
+			if overlap(a.GPA, a.Size, b.GPA, b.Size) {
+				return fmt.Errorf("%w: ranges %d and %d overlap in the view", ErrInvalidView, i, j)
+			}
+			if overlap(a.SrcGPA, a.Size, b.SrcGPA, b.Size) {
+				return fmt.Errorf("%w: ranges %d and %d share source pages", ErrInvalidView, i, j)
+			}
+		}
+	}
 	return nil
 }
 
-// DefineView builds view index (ViewMin..ViewMax) from ranges: the module
-// pins those guest pages and maps them, with exactly the given permissions,
-// in a new EPT. Must be called after Attach and before Enable, once per
-// index. Ranges must not overlap and each must lie inside one memslot whose
-// permissions include the range's (a read-only memslot cannot become
-// writable).
+// DefineView builds view index from ranges: the module pins the pages
+// behind each range's source (KVM GPAs [SrcGPA, SrcGPA+Size)) and maps them
+// at the range's view GPAs, with exactly the given permissions, in a new
+// EPT. Index ViewSession (0) is the session view, ViewMin..ViewMax are
+// library views. Must be called after Attach and before Enable, once per
+// index. Each source must lie inside one memslot whose permissions include
+// the range's (a read-only memslot cannot become writable).
 func (d *Device) DefineView(index int, ranges []Range) error {
 	if err := validateView(index, ranges); err != nil {
 		return err
@@ -209,9 +225,19 @@ func (d *Device) DefineView(index int, ranges []Range) error {
 	return mapErrno(defineView(fd, uint32(index), ranges), true)
 }
 
+// DefineSessionView defines view 0, the view the guest runs in when it is
+// not in a library: normally the session's own memory, identity mapped (see
+// IdentityRange), including the shared window. It must be defined before
+// Enable. Equivalent to DefineView(ViewSession, ranges).
+func (d *Device) DefineSessionView(ranges []Range) error {
+	return d.DefineView(ViewSession, ranges)
+}
+
 // Enable lets the module install the EPTP list on the vCPU's next VM entry
-// (the vCPU is kicked). On a host without EPTP switching it returns an
-// error wrapping ErrNotSupported with the module's reason.
+// (the vCPU is kicked); from then on the guest runs in view 0 or a library
+// view, never in KVM's own EPT. On a host without EPTP switching it returns
+// an error wrapping ErrNotSupported with the module's reason; before
+// DefineSessionView, one wrapping ErrNoSessionView.
 func (d *Device) Enable() error {
 	fd, err := d.lockedFD()
 	if err != nil {
@@ -225,6 +251,9 @@ func (d *Device) Enable() error {
 			return fmt.Errorf("%w (%w)", capsFromRaw(rc).Err(), err)
 		}
 		return fmt.Errorf("%w: %w", ErrNotSupported, err)
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("%w: %w", ErrNoSessionView, err)
 	}
 	return mapErrno(err, false)
 }

@@ -12,8 +12,13 @@
 //	dev, err := vmfunc.Open(vmfunc.DefaultPath) // ErrNoDevice: module not loaded
 //	caps, err := dev.Caps()                      // caps.Err() wraps ErrNotSupported
 //	err = dev.Attach(vmFD, vcpuID)
-//	err = dev.DefineView(1, []vmfunc.Range{{GPA: 0x100000, Size: 0x4000, Perms: vmfunc.PermR | vmfunc.PermX}})
-//	err = dev.Enable()                           // ErrNotSupported on AMD / PVM
+//	err = dev.DefineSessionView([]vmfunc.Range{vmfunc.IdentityRange(0x1000, mem-0x1000, vmfunc.PermRWX)})
+//	err = dev.DefineView(1, []vmfunc.Range{      // library 1: its RAM from a high memslot ...
+//		{GPA: 0x1000, SrcGPA: lib1 + 0x1000, Size: 0x8000, Perms: vmfunc.PermR | vmfunc.PermW},
+//		vmfunc.IdentityRange(0x9000, 0x1000, vmfunc.PermR|vmfunc.PermX), // ... the session's trampoline
+//		vmfunc.IdentityRange(0xC000, 0x4000, vmfunc.PermR|vmfunc.PermW), // ... and call area
+//		/* ... */})
+//	err = dev.Enable()                           // ErrNotSupported on AMD / PVM; ErrNoSessionView
 //	st, err := dev.Status()                      // after KVM_EXIT_SHUTDOWN: the view fault
 //	err = dev.Close()                            // detaches and frees everything
 //

@@ -18,6 +18,10 @@ var (
 	// ErrInvalidView: a view index or range list was rejected, by this
 	// package before the ioctl or by the module (EINVAL, EEXIST, EACCES ...).
 	ErrInvalidView = errors.New("vmfunc: invalid view")
+	// ErrNoSessionView: Enable was called before view 0 (the session view,
+	// DefineSessionView) was defined; the module never runs the guest in
+	// KVM's own EPT, which maps every memslot.
+	ErrNoSessionView = errors.New("vmfunc: session view (index 0) not defined")
 	// ErrClosed: the Device was used after Close.
 	ErrClosed = errors.New("vmfunc: device closed")
 )

@@ -1,21 +1,26 @@
 package vmfunc
 
-// This file mirrors kmod/uaaf_uapi.h (API version 1). Change both together;
+// This file mirrors kmod/uaaf_uapi.h (API version 2). Change both together;
 // internal/uapicheck fails the tests when they differ.
 
 // APIVersion is UAAF_API_VERSION: the module ABI this package speaks.
-const APIVersion = 1
+const APIVersion = 2
 
 // DefaultPath is where the module's misc device appears.
 const DefaultPath = "/dev/uaaf"
 
-// EPTP-list geometry (UAAF_EPTP_ENTRIES, UAAF_VIEW_MIN, UAAF_VIEW_MAX) and
-// the per-call range limit (UAAF_MAX_RANGES).
+// EPTP-list geometry (UAAF_EPTP_ENTRIES, UAAF_VIEW_SESSION, UAAF_VIEW_MIN,
+// UAAF_VIEW_MAX) and the per-call range limit (UAAF_MAX_RANGES). Slot 0 is
+// the session view, built by the module like every other view (KVM's own
+// EPT never enters the list); slots ViewMin..ViewMax are library views.
 const (
 	EPTPEntries = 512
+	ViewSession = 0
 	ViewMin     = 1
 	ViewMax     = 511
 	MaxRanges   = 256
+	// GPALimit bounds a range's view side (a 4-level EPT translates 48 bits).
+	GPALimit = 1 << 48
 	// PageSize is the granularity of every range (4 KiB EPT leaves).
 	PageSize = 4096
 )
@@ -91,7 +96,7 @@ const (
 	SizeofVersion = 8
 	SizeofCaps    = 104
 	SizeofAttach  = 8
-	SizeofRange   = 24
+	SizeofRange   = 32
 	SizeofView    = 16
 	SizeofStatus  = 56
 )
@@ -120,7 +125,7 @@ const (
 	IocVersion    = iocRead<<iocDirShift | Magic<<iocTypeShift | 0x00<<iocNRShift | SizeofVersion<<iocSizeShift
 	IocCaps       = iocRead<<iocDirShift | Magic<<iocTypeShift | 0x01<<iocNRShift | SizeofCaps<<iocSizeShift
 	IocAttach     = iocWrite<<iocDirShift | Magic<<iocTypeShift | 0x02<<iocNRShift | SizeofAttach<<iocSizeShift
-	IocDefineView = iocWrite<<iocDirShift | Magic<<iocTypeShift | 0x03<<iocNRShift | SizeofView<<iocSizeShift
+	IocDefineView = iocWrite<<iocDirShift | Magic<<iocTypeShift | 0x07<<iocNRShift | SizeofView<<iocSizeShift // nr 0x03 was version 1's
 	IocEnable     = iocNone<<iocDirShift | Magic<<iocTypeShift | 0x04<<iocNRShift
 	IocStatus     = iocRead<<iocDirShift | Magic<<iocTypeShift | 0x05<<iocNRShift | SizeofStatus<<iocSizeShift
 	IocDetach     = iocNone<<iocDirShift | Magic<<iocTypeShift | 0x06<<iocNRShift
@@ -149,15 +154,26 @@ type RawAttach struct {
 	VCPUID uint32
 }
 
-// Range is one guest-physical range of a view; it has the same layout as C
-// struct uaaf_range. GPA and Size are multiples of PageSize, Size > 0, and
-// the range lies inside one KVM memslot whose permissions include Perms.
-// Reserved must be zero.
+// Range is one range of a view; it has the same layout as C struct
+// uaaf_range. The view maps guest-physical [GPA, GPA+Size) to the pages
+// behind KVM guest-physical [SrcGPA, SrcGPA+Size), page by page: a library's
+// RAM registered as a memslot at a high GPA can appear at the session's low
+// GPAs in the library's view. SrcGPA == GPA is an identity range (see
+// IdentityRange). GPA, SrcGPA and Size are multiples of PageSize, Size > 0,
+// GPA+Size <= GPALimit, and the source lies inside one KVM memslot whose
+// permissions include Perms. Within a view neither the view sides nor the
+// source sides of two ranges may overlap. Reserved must be zero.
 type Range struct {
 	GPA      uint64
+	SrcGPA   uint64
 	Size     uint64
 	Perms    Perm
 	Reserved uint32
+}
+
+// IdentityRange is the Range that maps [gpa, gpa+size) to itself.
+func IdentityRange(gpa, size uint64, perms Perm) Range {
+	return Range{GPA: gpa, SrcGPA: gpa, Size: size, Perms: perms}
 }
 
 // RawView has the same layout as C struct uaaf_view. Ranges is a user

@@ -23,7 +23,7 @@ func TestIoctlNumbers(t *testing.T) {
 		{"UAAF_IOC_VERSION", IocVersion, 0x8008b700, iocRead, 0, SizeofVersion},
 		{"UAAF_IOC_CAPS", IocCaps, 0x8068b701, iocRead, 1, SizeofCaps},
 		{"UAAF_IOC_ATTACH", IocAttach, 0x4008b702, iocWrite, 2, SizeofAttach},
-		{"UAAF_IOC_DEFINE_VIEW", IocDefineView, 0x4010b703, iocWrite, 3, SizeofView},
+		{"UAAF_IOC_DEFINE_VIEW", IocDefineView, 0x4010b707, iocWrite, 7, SizeofView},
 		{"UAAF_IOC_ENABLE", IocEnable, 0x0000b704, iocNone, 4, 0},
 		{"UAAF_IOC_STATUS", IocStatus, 0x8038b705, iocRead, 5, SizeofStatus},
 		{"UAAF_IOC_DETACH", IocDetach, 0x0000b706, iocNone, 6, 0},
@@ -71,10 +71,11 @@ func TestOpenNonUAAFDevice(t *testing.T) {
 }
 
 func TestValidateView(t *testing.T) {
-	ok := Range{GPA: 0x100000, Size: 0x4000, Perms: PermR | PermX}
+	ok := IdentityRange(0x100000, 0x4000, PermR|PermX)
+	const lib1 = 0x10000000000 + 1<<32
 	many := make([]Range, MaxRanges+1)
 	for i := range many {
-		many[i] = Range{GPA: uint64(i) * 2 * PageSize, Size: PageSize, Perms: PermR}
+		many[i] = IdentityRange(uint64(i)*2*PageSize, PageSize, PermR)
 	}
 	tests := []struct {
 		name   string
@@ -83,22 +84,38 @@ func TestValidateView(t *testing.T) {
 		ok     bool
 	}{
 		{"valid", 1, []Range{ok}, true},
+		{"session view 0", ViewSession, []Range{ok}, true},
 		{"last index", ViewMax, []Range{ok}, true},
-		{"index 0 is KVM's", 0, []Range{ok}, false},
 		{"index 512", 512, []Range{ok}, false},
 		{"negative index", -1, []Range{ok}, false},
 		{"no ranges", 1, nil, false},
 		{"MaxRanges", 1, many[:MaxRanges], true},
 		{"too many ranges", 1, many, false},
-		{"unaligned gpa", 1, []Range{{GPA: 0x100800, Size: PageSize, Perms: PermR}}, false},
-		{"unaligned size", 1, []Range{{GPA: 0x100000, Size: 0x800, Perms: PermR}}, false},
-		{"empty range", 1, []Range{{GPA: 0x100000, Perms: PermR}}, false},
-		{"wrapping range", 1, []Range{{GPA: 1<<64 - PageSize, Size: 2 * PageSize, Perms: PermR}}, false},
-		{"no permissions", 1, []Range{{GPA: 0, Size: PageSize}}, false},
-		{"write without read", 1, []Range{{GPA: 0, Size: PageSize, Perms: PermW}}, false},
-		{"unknown permission bit", 1, []Range{{GPA: 0, Size: PageSize, Perms: PermR | 8}}, false},
-		{"reserved set", 1, []Range{{GPA: 0, Size: PageSize, Perms: PermR, Reserved: 1}}, false},
-		{"execute only (module decides)", 1, []Range{{GPA: 0, Size: PageSize, Perms: PermX}}, true},
+		{"unaligned gpa", 1, []Range{IdentityRange(0x100800, PageSize, PermR)}, false},
+		{"unaligned size", 1, []Range{IdentityRange(0x100000, 0x800, PermR)}, false},
+		{"empty range", 1, []Range{IdentityRange(0x100000, 0, PermR)}, false},
+		{"wrapping range", 1, []Range{IdentityRange(1<<64-PageSize, 2*PageSize, PermR)}, false},
+		{"view end beyond 2^48", 1, []Range{{GPA: GPALimit - PageSize, SrcGPA: lib1, Size: 2 * PageSize, Perms: PermR}}, false},
+		{"no permissions", 1, []Range{IdentityRange(0, PageSize, 0)}, false},
+		{"write without read", 1, []Range{IdentityRange(0, PageSize, PermW)}, false},
+		{"unknown permission bit", 1, []Range{IdentityRange(0, PageSize, PermR|8)}, false},
+		{"reserved set", 1, []Range{{Size: PageSize, Perms: PermR, Reserved: 1}}, false},
+		{"execute only (module decides)", 1, []Range{IdentityRange(0, PageSize, PermX)}, true},
+		{"relocated", 1, []Range{{GPA: 0x100000, SrcGPA: lib1 + 0x100000, Size: 0x4000, Perms: PermRWX}}, true},
+		{"unaligned src", 1, []Range{{GPA: 0x100000, SrcGPA: lib1 + 0x800, Size: PageSize, Perms: PermR}}, false},
+		{"wrapping src", 1, []Range{{GPA: 0x100000, SrcGPA: 1<<64 - PageSize, Size: 2 * PageSize, Perms: PermR}}, false},
+		{"view overlap", 1, []Range{
+			{GPA: 0x100000, SrcGPA: lib1, Size: 0x2000, Perms: PermR},
+			{GPA: 0x101000, SrcGPA: lib1 + 0x10000, Size: PageSize, Perms: PermR}}, false},
+		{"source overlap", 1, []Range{
+			{GPA: 0x100000, SrcGPA: lib1, Size: 0x2000, Perms: PermR | PermX},
+			{GPA: 0x200000, SrcGPA: lib1 + 0x1000, Size: PageSize, Perms: PermR | PermW}}, false},
+		{"library layout", 2, []Range{
+			{GPA: 0x1000, SrcGPA: lib1 + 0x1000, Size: 0x8000, Perms: PermR | PermW},
+			IdentityRange(0x9000, PageSize, PermR|PermX),
+			{GPA: 0xA000, SrcGPA: lib1 + 0xA000, Size: 0x2000, Perms: PermR | PermW},
+			IdentityRange(0xC000, 0x4000, PermR|PermW),
+			{GPA: 0x10000, SrcGPA: lib1 + 0x10000, Size: 0x3f0000, Perms: PermRWX}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,6 +127,13 @@ func TestValidateView(t *testing.T) {
 				t.Fatalf("validateView = %v, want ErrInvalidView", err)
 			}
 		})
+	}
+}
+
+func TestIdentityRange(t *testing.T) {
+	r := IdentityRange(0xC000, 0x4000, PermR|PermW)
+	if r != (Range{GPA: 0xC000, SrcGPA: 0xC000, Size: 0x4000, Perms: PermR | PermW}) {
+		t.Fatalf("IdentityRange = %+v", r)
 	}
 }
 
@@ -196,10 +220,13 @@ func TestClosedDevice(t *testing.T) {
 		"Caps":       func() error { _, err := d.Caps(); return err },
 		"Attach":     func() error { return d.Attach(3, 0) },
 		"DefineView": func() error { return d.DefineView(1, []Range{{Size: PageSize, Perms: PermR}}) },
-		"Enable":     d.Enable,
-		"Status":     func() error { _, err := d.Status(); return err },
-		"Detach":     d.Detach,
-		"Close":      d.Close,
+		"DefineSessionView": func() error {
+			return d.DefineSessionView([]Range{{Size: PageSize, Perms: PermR}})
+		},
+		"Enable": d.Enable,
+		"Status": func() error { _, err := d.Status(); return err },
+		"Detach": d.Detach,
+		"Close":  d.Close,
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

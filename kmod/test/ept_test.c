@@ -107,6 +107,13 @@ static u64 *entry_table(u64 e)
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
+/* Where the monitor registers library k's RAM: 0x10000000000 + k * 4 GiB. */
+#define LIB1 (0x10000000000ull + 1 * 4 * GiB)
+#define LIB2 (0x10000000000ull + 2 * 4 * GiB)
+
+/* Identity range (src_gpa == gpa) and relocated range. */
+#define R(gpa, size, perms)		{ (gpa), (gpa), (size), (perms), 0 }
+#define RS(gpa, src, size, perms)	{ (gpa), (src), (size), (perms), 0 }
 
 static const struct ept_slot test_slots[] = {
 	{ .base_gpa = 0, .size = 16 * MiB,
@@ -115,6 +122,10 @@ static const struct ept_slot test_slots[] = {
 	  .perms = UAAF_PERM_R | UAAF_PERM_W | UAAF_PERM_X },
 	{ .base_gpa = 1 * GiB, .size = 2 * MiB,		/* KVM_MEM_READONLY */
 	  .perms = UAAF_PERM_R | UAAF_PERM_X },
+	{ .base_gpa = LIB1, .size = 16 * MiB,		/* library 1's RAM */
+	  .perms = UAAF_PERM_R | UAAF_PERM_W | UAAF_PERM_X },
+	{ .base_gpa = LIB2, .size = 16 * MiB,		/* library 2's RAM */
+	  .perms = UAAF_PERM_R | UAAF_PERM_W | UAAF_PERM_X },
 };
 
 static int t_lookup(void *ctx, u64 gpa, struct ept_slot *slot)
@@ -299,51 +310,99 @@ static void test_validate(void)
 {
 	static const struct {
 		const char *name;
-		struct uaaf_range r[2];
+		struct uaaf_range r[3];
 		u32 n;
 		int want;
 	} cases[] = {
 		{ "ranges: one RWX range in a RW memslot",
-		  { { 0x100000, 0x10000, UAAF_PERM_MASK, 0 } }, 1, 0 },
+		  { R(0x100000, 0x10000, UAAF_PERM_MASK) }, 1, 0 },
 		{ "ranges: RO memslot cannot become writable",
-		  { { 1 * GiB, 0x1000, UAAF_PERM_R | UAAF_PERM_W, 0 } }, 1,
+		  { R(1 * GiB, 0x1000, UAAF_PERM_R | UAAF_PERM_W) }, 1,
 		  -EACCES },
 		{ "ranges: RO memslot readable and executable",
-		  { { 1 * GiB, 2 * MiB, UAAF_PERM_R | UAAF_PERM_X, 0 } }, 1, 0 },
+		  { R(1 * GiB, 2 * MiB, UAAF_PERM_R | UAAF_PERM_X) }, 1, 0 },
 		{ "ranges: unaligned gpa",
-		  { { 0x100800, 0x1000, UAAF_PERM_R, 0 } }, 1, -EINVAL },
+		  { R(0x100800, 0x1000, UAAF_PERM_R) }, 1, -EINVAL },
 		{ "ranges: unaligned size",
-		  { { 0x100000, 0x1800, UAAF_PERM_R, 0 } }, 1, -EINVAL },
+		  { R(0x100000, 0x1800, UAAF_PERM_R) }, 1, -EINVAL },
 		{ "ranges: empty range",
-		  { { 0x100000, 0, UAAF_PERM_R, 0 } }, 1, -EINVAL },
+		  { R(0x100000, 0, UAAF_PERM_R) }, 1, -EINVAL },
 		{ "ranges: gpa + size wraps",
-		  { { 0xfffffffffffff000ull, 0x2000, UAAF_PERM_R, 0 } }, 1,
+		  { R(0xfffffffffffff000ull, 0x2000, UAAF_PERM_R) }, 1,
 		  -EOVERFLOW },
 		{ "ranges: end beyond 2^48",
-		  { { EPT_GPA_LIMIT - 0x1000, 0x2000, UAAF_PERM_R, 0 } }, 1,
+		  { R(EPT_GPA_LIMIT - 0x1000, 0x2000, UAAF_PERM_R) }, 1,
 		  -EOVERFLOW },
 		{ "ranges: outside every memslot",
-		  { { 512 * MiB, 0x1000, UAAF_PERM_R, 0 } }, 1, -ENOENT },
+		  { R(512 * MiB, 0x1000, UAAF_PERM_R) }, 1, -ENOENT },
 		{ "ranges: runs past the memslot end",
-		  { { 1 * GiB + 2 * MiB - 0x1000, 0x2000, UAAF_PERM_R, 0 } }, 1,
+		  { R(1 * GiB + 2 * MiB - 0x1000, 0x2000, UAAF_PERM_R) }, 1,
 		  -ENOENT },
 		{ "ranges: spans two memslots",
-		  { { 16 * MiB - 0x1000, 0x2000, UAAF_PERM_R, 0 } }, 1, -ENOENT },
+		  { R(16 * MiB - 0x1000, 0x2000, UAAF_PERM_R) }, 1, -ENOENT },
 		{ "ranges: overlap rejected",
-		  { { 0x100000, 0x3000, UAAF_PERM_R, 0 },
-		    { 0x102000, 0x1000, UAAF_PERM_R, 0 } }, 2, -EEXIST },
+		  { R(0x100000, 0x3000, UAAF_PERM_R),
+		    R(0x102000, 0x1000, UAAF_PERM_R) }, 2, -EEXIST },
 		{ "ranges: identical ranges rejected",
-		  { { 0x100000, 0x1000, UAAF_PERM_R, 0 },
-		    { 0x100000, 0x1000, UAAF_PERM_R, 0 } }, 2, -EEXIST },
+		  { R(0x100000, 0x1000, UAAF_PERM_R),
+		    R(0x100000, 0x1000, UAAF_PERM_R) }, 2, -EEXIST },
 		{ "ranges: adjacent ranges accepted",
-		  { { 0x100000, 0x2000, UAAF_PERM_R, 0 },
-		    { 0x102000, 0x1000, UAAF_PERM_R | UAAF_PERM_W, 0 } }, 2, 0 },
+		  { R(0x100000, 0x2000, UAAF_PERM_R),
+		    R(0x102000, 0x1000, UAAF_PERM_R | UAAF_PERM_W) }, 2, 0 },
 		{ "ranges: reserved field must be zero",
-		  { { 0x100000, 0x1000, UAAF_PERM_R, 1 } }, 1, -EINVAL },
+		  { { 0x100000, 0x100000, 0x1000, UAAF_PERM_R, 1 } }, 1, -EINVAL },
 		{ "ranges: invalid perms (W without R)",
-		  { { 0x100000, 0x1000, UAAF_PERM_W, 0 } }, 1, -EINVAL },
+		  { R(0x100000, 0x1000, UAAF_PERM_W) }, 1, -EINVAL },
 		{ "ranges: zero ranges",
 		  { { 0 } }, 0, -EINVAL },
+		/* Relocation: the memslot checks apply to src_gpa. */
+		{ "reloc: library RAM at view 0x0 from a high memslot",
+		  { RS(0, LIB1, 16 * MiB, UAAF_PERM_MASK) }, 1, 0 },
+		{ "reloc: view GPA need not be in any memslot",
+		  { RS(512 * MiB, LIB1, 0x1000, UAAF_PERM_R) }, 1, 0 },
+		{ "reloc: src outside every memslot rejected",
+		  { RS(0x100000, 512 * MiB, 0x1000, UAAF_PERM_R) }, 1, -ENOENT },
+		{ "reloc: src just past a library memslot rejected",
+		  { RS(0x100000, LIB1 + 16 * MiB, 0x1000, UAAF_PERM_R) }, 1,
+		  -ENOENT },
+		{ "reloc: src runs past its memslot end",
+		  { RS(0x100000, LIB1 + 16 * MiB - 0x1000, 0x2000, UAAF_PERM_R) },
+		  1, -ENOENT },
+		{ "reloc: src spans two adjacent memslots",
+		  { RS(0x100000, 16 * MiB - 0x1000, 0x2000, UAAF_PERM_R) }, 1,
+		  -ENOENT },
+		{ "reloc: RO src cannot become W (view GPA in a RW slot)",
+		  { RS(0x100000, 1 * GiB, 0x1000, UAAF_PERM_R | UAAF_PERM_W) },
+		  1, -EACCES },
+		{ "reloc: RO src mapped R+X",
+		  { RS(0x100000, 1 * GiB, 0x2000, UAAF_PERM_R | UAAF_PERM_X) },
+		  1, 0 },
+		{ "reloc: RW view GPA cannot launder a RO src",
+		  { RS(0, 1 * GiB, 0x1000, UAAF_PERM_MASK) }, 1, -EACCES },
+		{ "reloc: unaligned src",
+		  { RS(0x100000, LIB1 + 0x800, 0x1000, UAAF_PERM_R) }, 1,
+		  -EINVAL },
+		{ "reloc: src + size wraps",
+		  { RS(0x100000, 0xfffffffffffff000ull, 0x2000, UAAF_PERM_R) },
+		  1, -EOVERFLOW },
+		{ "reloc: view end beyond 2^48 even with a valid src",
+		  { RS(EPT_GPA_LIMIT - 0x1000, LIB1, 0x2000, UAAF_PERM_R) }, 1,
+		  -EOVERFLOW },
+		{ "reloc: two view GPAs on one src page rejected",
+		  { RS(0x100000, LIB1, 0x1000, UAAF_PERM_R | UAAF_PERM_X),
+		    RS(0x200000, LIB1, 0x1000, UAAF_PERM_R | UAAF_PERM_W) }, 2,
+		  -EEXIST },
+		{ "reloc: overlapping src ranges rejected",
+		  { RS(0x100000, LIB1, 0x3000, UAAF_PERM_R),
+		    RS(0x200000, LIB1 + 0x2000, 0x1000, UAAF_PERM_R) }, 2,
+		  -EEXIST },
+		{ "reloc: overlapping view ranges, distinct srcs, rejected",
+		  { RS(0x100000, LIB1, 0x2000, UAAF_PERM_R),
+		    RS(0x101000, LIB2, 0x1000, UAAF_PERM_R) }, 2, -EEXIST },
+		{ "reloc: library view = own RAM + session call area + tramp",
+		  { RS(0, LIB1, 0x9000, UAAF_PERM_MASK),
+		    R(0x9000, 0x1000, UAAF_PERM_R | UAAF_PERM_X),
+		    R(0xC000, 0x4000, UAAF_PERM_R | UAAF_PERM_W) }, 3, 0 },
 	};
 	unsigned int i;
 
@@ -363,6 +422,7 @@ static void test_range_count(void)
 
 	for (i = 0; i < UAAF_MAX_RANGES + 1; i++) {
 		r[i].gpa = (u64)i * 2 * EPT_PAGE_SIZE;
+		r[i].src_gpa = r[i].gpa;
 		r[i].size = EPT_PAGE_SIZE;
 		r[i].perms = UAAF_PERM_R;
 	}
@@ -380,22 +440,24 @@ static void test_list_bounds(void)
 	const u64 empty = 0x7000 | EPTP_WALK_4 | EPTP_MT_WB;
 	unsigned int i, bad = 0;
 
-	begin("eptp list: 512 slots, views 1..511, slot 0 and 512 refused");
+	begin("eptp list: 512 slots, views 0..511 (0 = session), 512 refused");
 	CHECK_EQ(UAAF_EPTP_ENTRIES * sizeof(u64), EPT_PAGE_SIZE);
+	CHECK_EQ(UAAF_VIEW_SESSION, 0);
 	eptp_list_init(list, empty);
 	for (i = 0; i < UAAF_EPTP_ENTRIES; i++)
 		bad += list[i] != empty;
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(ept_check_view_index(0), (u64)-EINVAL);
+	CHECK_EQ(ept_check_view_index(UAAF_VIEW_SESSION), 0);
 	CHECK_EQ(ept_check_view_index(1), 0);
 	CHECK_EQ(ept_check_view_index(511), 0);
 	CHECK_EQ(ept_check_view_index(512), (u64)-EINVAL);
 	CHECK_EQ(ept_check_view_index(0xffffffffu), (u64)-EINVAL);
-	CHECK_EQ(eptp_list_set(list, 0, 0x9000), (u64)-EINVAL);
 	CHECK_EQ(eptp_list_set(list, 512, 0x9000), (u64)-EINVAL);
 	CHECK_EQ(list[0], empty);
+	CHECK_EQ(eptp_list_set(list, UAAF_VIEW_SESSION, 0x8000), 0);
 	CHECK_EQ(eptp_list_set(list, 1, 0x9000), 0);
 	CHECK_EQ(eptp_list_set(list, 511, 0xa000), 0);
+	CHECK_EQ(list[0], 0x8000);
 	CHECK_EQ(list[1], 0x9000);
 	CHECK_EQ(list[511], 0xa000);
 	CHECK_EQ(list[2], empty);
@@ -406,9 +468,9 @@ static void test_list_bounds(void)
 static void test_view_build(void)
 {
 	static const struct uaaf_range r[] = {
-		{ 0x100000, 0x4000, UAAF_PERM_R | UAAF_PERM_X, 0 },
-		{ 0x200000, 0x2000, UAAF_PERM_R | UAAF_PERM_W, 0 },
-		{ 1 * GiB, 0x1000, UAAF_PERM_R, 0 },
+		R(0x100000, 0x4000, UAAF_PERM_R | UAAF_PERM_X),
+		R(0x200000, 0x2000, UAAF_PERM_R | UAAF_PERM_W),
+		R(1 * GiB, 0x1000, UAAF_PERM_R),
 	};
 	struct counter c = { 0 };
 	struct ept_table t;
@@ -520,6 +582,257 @@ static void test_empty_ept(void)
 	end();
 }
 
+/* ---- relocation and the session view --------------------------------- */
+
+/* Fake KVM GPA -> HPA of the pinned backing page (any injective map works). */
+#define FAKE_PHYS	0x4000000000ull
+static u64 fake_hpa_of(u64 kvm_gpa)
+{
+	return FAKE_PHYS + kvm_gpa;
+}
+
+/* ept_src_hpa_fn as main.c's, over the fake physmap; ctx counts calls. */
+static u64 t_src_hpa(void *ctx, const struct uaaf_range *r, u64 off)
+{
+	unsigned int *calls = ctx;
+
+	if (calls)
+		(*calls)++;
+	return fake_hpa_of(r->src_gpa + off);
+}
+
+/* A source whose third page cannot be pinned. */
+static u64 t_src_hpa_hole(void *ctx, const struct uaaf_range *r, u64 off)
+{
+	(void)ctx;
+	return off == 2 * EPT_PAGE_SIZE ? 0 : fake_hpa_of(r->src_gpa + off);
+}
+
+/* Validate and build one view, as uaaf_define_view() does. */
+static int build_view(struct ept_table *t, struct counter *c,
+		      const struct uaaf_range *r, u32 n)
+{
+	u32 i;
+	int err = ept_validate_ranges(r, n, false, t_lookup, NULL);
+
+	if (err)
+		return err;
+	err = ept_init(t, &test_ops, c);
+	for (i = 0; !err && i < n; i++)
+		err = ept_map_range(t, &r[i], t_src_hpa, NULL);
+	return err;
+}
+
+/* Call fn(ctx, gpa, leaf) for every leaf of @t; returns the leaf count. */
+static unsigned long walk_leaves(const struct ept_table *t,
+				 void (*fn)(void *ctx, u64 gpa, u64 leaf),
+				 void *ctx)
+{
+	unsigned long n = 0;
+	unsigned int a, b, c, d;
+
+	for (a = 0; a < EPT_ENTRIES; a++) {
+		u64 *pdpt;
+
+		if (!(t->root[a] & EPTE_RWX))
+			continue;
+		pdpt = entry_table(t->root[a]);
+		for (b = 0; b < EPT_ENTRIES; b++) {
+			u64 *pd;
+
+			if (!(pdpt[b] & EPTE_RWX))
+				continue;
+			pd = entry_table(pdpt[b]);
+			for (c = 0; c < EPT_ENTRIES; c++) {
+				u64 *pt;
+
+				if (!(pd[c] & EPTE_RWX))
+					continue;
+				pt = entry_table(pd[c]);
+				for (d = 0; d < EPT_ENTRIES; d++) {
+					u64 gpa = ((u64)a << 39) | ((u64)b << 30) |
+						  ((u64)c << 21) | ((u64)d << 12);
+
+					if (!(pt[d] & EPTE_RWX))
+						continue;
+					n++;
+					fn(ctx, gpa, pt[d]);
+				}
+			}
+		}
+	}
+	return n;
+}
+
+static void test_reloc_leaf(void)
+{
+	static const struct uaaf_range r[] = {
+		RS(0x100000, LIB1 + 0x100000, 0x3000, UAAF_PERM_R | UAAF_PERM_X),
+		RS(0x0, LIB1 + 0x5000, 0x1000, UAAF_PERM_R | UAAF_PERM_W),
+	};
+	struct counter c = { 0 };
+	struct ept_table t;
+	unsigned int calls = 0;
+	u64 off;
+
+	begin("reloc: leaf of view GPA X is the page behind src + (X - gpa)");
+	CHECK_EQ(ept_validate_ranges(r, 2, false, t_lookup, NULL), 0);
+	CHECK_EQ(ept_init(&t, &test_ops, &c), 0);
+	CHECK_EQ(ept_map_range(&t, &r[0], t_src_hpa, &calls), 0);
+	CHECK_EQ(ept_map_range(&t, &r[1], t_src_hpa, &calls), 0);
+	CHECK_EQ(calls, 4);
+	CHECK_EQ(t.nr_leaves, 4);
+	for (off = 0; off < 0x3000; off += EPT_PAGE_SIZE) {
+		u64 leaf = ept_lookup(&t, 0x100000 + off);
+
+		CHECK_EQ(leaf & EPTE_ADDR_MASK, fake_hpa_of(LIB1 + 0x100000 + off));
+		CHECK((leaf & EPTE_ADDR_MASK) != fake_hpa_of(0x100000 + off));
+		CHECK_EQ(leaf & EPTE_RWX, EPTE_R | EPTE_X);
+	}
+	CHECK_EQ(ept_lookup(&t, 0) & EPTE_ADDR_MASK, fake_hpa_of(LIB1 + 0x5000));
+	CHECK_EQ(ept_lookup(&t, 0) & EPTE_RWX, EPTE_R | EPTE_W);
+	/* Nothing at the source GPAs themselves, nothing past the ranges. */
+	CHECK_EQ(ept_lookup(&t, LIB1 + 0x100000), 0);
+	CHECK_EQ(ept_lookup(&t, LIB1 + 0x5000), 0);
+	CHECK_EQ(ept_lookup(&t, 0x103000), 0);
+	CHECK_EQ(ept_lookup(&t, 0x1000), 0);
+	CHECK_EQ(ept_destroy(&t), c.allocs);
+	CHECK_EQ(c.frees, c.allocs);
+	end();
+}
+
+static void test_reloc_map_error(void)
+{
+	static const struct uaaf_range r =
+		RS(0x100000, LIB1, 0x4000, UAAF_PERM_R);
+	struct counter c = { 0 };
+	struct ept_table t;
+
+	begin("reloc: an unpinned source page fails the range, no leak");
+	CHECK_EQ(ept_init(&t, &test_ops, &c), 0);
+	CHECK_EQ(ept_map_range(&t, &r, t_src_hpa_hole, NULL), (u64)-EFAULT);
+	CHECK_EQ(t.nr_leaves, 2);
+	CHECK_EQ(ept_lookup(&t, 0x102000), 0);
+	CHECK_EQ(ept_destroy(&t), c.allocs);
+	CHECK_EQ(c.frees, c.allocs);
+	end();
+}
+
+/* What a leaf may point at, for check_leaf(). */
+struct allowed {
+	const struct uaaf_range *r;
+	u32 n;
+	unsigned long bad;
+};
+
+static void check_leaf(void *ctx, u64 gpa, u64 leaf)
+{
+	struct allowed *a = ctx;
+	u64 hpa = leaf & EPTE_ADDR_MASK;
+	u32 i;
+
+	for (i = 0; i < a->n; i++) {
+		const struct uaaf_range *r = &a->r[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+		    hpa == fake_hpa_of(r->src_gpa + (gpa - r->gpa)))
+			return;
+	}
+	a->bad++;
+}
+
+/*
+ * The monitor's layout: session RAM identity at 0..16 MiB; library k's RAM
+ * at LIBk, mapped at 0.. in its view, except the shared window pages, which
+ * come from the session (trampoline 0x9000, call area 0xC000-0xFFFF); the
+ * view data page 0xA000 is each view's own.
+ */
+static void test_session_and_library_views(void)
+{
+	static const struct uaaf_range session[] = {
+		R(0x1000, 0x8000, UAAF_PERM_R | UAAF_PERM_W),	/* 0x1000-0x8fff */
+		R(0x9000, 0x1000, UAAF_PERM_R | UAAF_PERM_X),	/* trampoline */
+		R(0xA000, 0x2000, UAAF_PERM_R | UAAF_PERM_W),	/* view data .. */
+		R(0xC000, 0x4000, UAAF_PERM_R | UAAF_PERM_W),	/* call area */
+		R(0x10000, 16 * MiB - 0x10000, UAAF_PERM_MASK),
+	};
+	static const struct uaaf_range lib1[] = {
+		RS(0x1000, LIB1 + 0x1000, 0x8000, UAAF_PERM_R | UAAF_PERM_W),
+		R(0x9000, 0x1000, UAAF_PERM_R | UAAF_PERM_X),
+		RS(0xA000, LIB1 + 0xA000, 0x2000, UAAF_PERM_R | UAAF_PERM_W),
+		R(0xC000, 0x4000, UAAF_PERM_R | UAAF_PERM_W),
+		RS(0x10000, LIB1 + 0x10000, 4 * MiB - 0x10000, UAAF_PERM_MASK),
+	};
+	static const struct uaaf_range lib2[] = {
+		RS(0x1000, LIB2 + 0x1000, 0x8000, UAAF_PERM_R | UAAF_PERM_W),
+		R(0x9000, 0x1000, UAAF_PERM_R | UAAF_PERM_X),
+		RS(0xA000, LIB2 + 0xA000, 0x2000, UAAF_PERM_R | UAAF_PERM_W),
+		R(0xC000, 0x4000, UAAF_PERM_R | UAAF_PERM_W),
+		RS(0x10000, LIB2 + 0x10000, 2 * MiB - 0x10000, UAAF_PERM_MASK),
+	};
+	struct counter c = { 0 };
+	struct ept_table v0, v1, v2;
+	struct allowed a;
+	unsigned long n;
+	u64 g;
+
+	begin("views: session view 0 and library views, window shared");
+	CHECK_EQ(build_view(&v0, &c, session, 5), 0);
+	CHECK_EQ(build_view(&v1, &c, lib1, 5), 0);
+	CHECK_EQ(build_view(&v2, &c, lib2, 5), 0);
+
+	/* Same GPA, different pages: text at 0x100000 in each view. */
+	CHECK_EQ(ept_lookup(&v0, 0x100000) & EPTE_ADDR_MASK, fake_hpa_of(0x100000));
+	CHECK_EQ(ept_lookup(&v1, 0x100000) & EPTE_ADDR_MASK,
+		 fake_hpa_of(LIB1 + 0x100000));
+	CHECK_EQ(ept_lookup(&v2, 0x100000) & EPTE_ADDR_MASK,
+		 fake_hpa_of(LIB2 + 0x100000));
+	/* Own page tables at 0x2000 and own view data page at 0xA000. */
+	CHECK_EQ(ept_lookup(&v1, 0x2000) & EPTE_ADDR_MASK, fake_hpa_of(LIB1 + 0x2000));
+	CHECK_EQ(ept_lookup(&v1, 0xA000) & EPTE_ADDR_MASK, fake_hpa_of(LIB1 + 0xA000));
+	/* Shared window: the session's trampoline and call area pages. */
+	for (g = 0xC000; g < 0x10000; g += EPT_PAGE_SIZE) {
+		CHECK_EQ(ept_lookup(&v1, g) & EPTE_ADDR_MASK, fake_hpa_of(g));
+		CHECK_EQ(ept_lookup(&v2, g) & EPTE_ADDR_MASK,
+			 ept_lookup(&v0, g) & EPTE_ADDR_MASK);
+		CHECK_EQ(ept_lookup(&v1, g) & EPTE_RWX, EPTE_R | EPTE_W);
+	}
+	CHECK_EQ(ept_lookup(&v1, 0x9000) & EPTE_ADDR_MASK, fake_hpa_of(0x9000));
+	CHECK_EQ(ept_lookup(&v1, 0x9000) & EPTE_RWX, EPTE_R | EPTE_X);
+	/* Page 0 is a hole everywhere; nothing beyond each library's RAM. */
+	CHECK_EQ(ept_lookup(&v0, 0), 0);
+	CHECK_EQ(ept_lookup(&v1, 0), 0);
+	CHECK_EQ(ept_lookup(&v1, 4 * MiB), 0);
+	CHECK_EQ(ept_lookup(&v2, 2 * MiB), 0);
+	/* No view maps anything at the libraries' KVM GPAs. */
+	CHECK_EQ(ept_lookup(&v0, LIB1), 0);
+	CHECK_EQ(ept_lookup(&v0, LIB1 + 0x100000), 0);
+	CHECK_EQ(ept_lookup(&v1, LIB2 + 0x100000), 0);
+
+	/* Every leaf of every view is one of its own ranges' pages. */
+	a = (struct allowed){ session, 5, 0 };
+	n = walk_leaves(&v0, check_leaf, &a);
+	CHECK_EQ(a.bad, 0);
+	CHECK_EQ(n, (16 * MiB - 0x1000) / EPT_PAGE_SIZE);
+	a = (struct allowed){ lib1, 5, 0 };
+	n = walk_leaves(&v1, check_leaf, &a);
+	CHECK_EQ(a.bad, 0);
+	CHECK_EQ(n, (4 * MiB - 0x1000) / EPT_PAGE_SIZE);
+	a = (struct allowed){ lib2, 5, 0 };
+	walk_leaves(&v2, check_leaf, &a);
+	CHECK_EQ(a.bad, 0);
+	/* ... so library 1's view holds no page of library 2 or the session's
+	 * private memory: the check above allows only lib1's ranges. */
+	a = (struct allowed){ lib2, 5, 0 };
+	walk_leaves(&v1, check_leaf, &a);
+	CHECK_EQ(a.bad, (4 * MiB - 0x1000) / EPT_PAGE_SIZE - 5);
+
+	CHECK_EQ(ept_destroy(&v0) + ept_destroy(&v1) + ept_destroy(&v2),
+		 c.allocs);
+	CHECK_EQ(c.frees, c.allocs);
+	end();
+}
+
 int main(void)
 {
 	test_shape();
@@ -535,6 +848,9 @@ int main(void)
 	test_teardown_accounting();
 	test_alloc_failure();
 	test_empty_ept();
+	test_reloc_leaf();
+	test_reloc_map_error();
+	test_session_and_library_views();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
