@@ -82,7 +82,7 @@ func (r *Registry) load(name, path string) (*LibFunc, error) {
 	}
 	defer unix.Munmap(ram)
 
-	pre := &preloadExt{lf: lf, notes: notes, backend: r.cfg.Backend}
+	pre := &preloadExt{lf: lf, notes: notes}
 	m, err := monitor.New(monitor.Config{
 		Kernel: path, MemSize: lf.memSize, RAM: ram,
 		Console: r.cfg.Console, Log: r.cfg.Console,
@@ -122,17 +122,18 @@ func unwrapPath(err error) error {
 // preloadExt runs a library to its ready point: the first switch to view 0,
 // made from the trampoline's ready entry with its view data filled in.
 type preloadExt struct {
-	lf      *LibFunc
-	notes   *uaafabi.Notes
-	backend uaafabi.Backend
-	ready   bool
+	lf    *LibFunc
+	notes *uaafabi.Notes
+	ready bool
 }
 
 func (p *preloadExt) Prepare(m *monitor.Monitor) error {
 	if err := p.notes.Check(m.Image()); err != nil {
 		return err
 	}
-	return uaafabi.InstallWindow(m.RAM(), p.backend, 0)
+	// Preload always runs the exit trampoline: the ready signal must reach
+	// the monitor. A vmfunc instance gets its own trampoline (MapPrivate).
+	return uaafabi.InstallWindow(m.RAM(), uaafabi.BackendExit, 0)
 }
 
 func (p *preloadExt) HandleSwitch(m *monitor.Monitor, value uint32) (bool, error) {
@@ -153,8 +154,9 @@ func (p *preloadExt) HandleSwitch(m *monitor.Monitor, value uint32) (bool, error
 	return true, nil
 }
 
-func (p *preloadExt) Stop()  {}
-func (p *preloadExt) Close() {}
+func (p *preloadExt) VCPUReady(*monitor.Monitor) error { return nil }
+func (p *preloadExt) Stop()                            {}
+func (p *preloadExt) Close()                           {}
 
 // destroy frees the pristine memory. Instances that still map it keep their
 // pages (the mapping holds the memfd's pages alive). Called with the
@@ -229,9 +231,9 @@ func (lf *LibFunc) NewInstance(callArea []byte, console io.Writer) (in *Instance
 	if err != nil {
 		return nil, err
 	}
-	ram, err := unix.Mmap(fd, 0, int(lf.memSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	ram, err := lf.mapPrivate(fd, uaafabi.BackendExit)
 	if err != nil {
-		return nil, fmt.Errorf("libfuncs: map %s privately: %w", lf.Name, err)
+		return nil, err
 	}
 	in = &Instance{lf: lf, ram: ram, mem: hvt.Memory(ram), console: console}
 	defer func() {
@@ -240,11 +242,6 @@ func (lf *LibFunc) NewInstance(callArea []byte, console io.Writer) (in *Instance
 			in = nil
 		}
 	}()
-	for _, r := range lf.ro {
-		if err := hypervisor.ProtectReadOnly(ram, r[0], r[1]-r[0]); err != nil {
-			return nil, err
-		}
-	}
 	if in.vm, err = lf.reg.sys.CreateVM(); err != nil {
 		return nil, fmt.Errorf("libfuncs: %s: %w", lf.Name, err)
 	}
@@ -279,6 +276,56 @@ func (lf *LibFunc) NewInstance(callArea []byte, console io.Writer) (in *Instance
 	}
 	return in, nil
 }
+
+// mapPrivate maps the pristine image copy-on-write, puts backend b's
+// trampoline in it (the pristine one is the exit backend's, which preload
+// needs), and protects the read-only ranges (text, rodata, trampoline) on
+// the host.
+func (lf *LibFunc) mapPrivate(fd int, b uaafabi.Backend) ([]byte, error) {
+	ram, err := unix.Mmap(fd, 0, int(lf.memSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if err != nil {
+		return nil, fmt.Errorf("libfuncs: map %s privately: %w", lf.Name, err)
+	}
+	if b != uaafabi.BackendExit {
+		code, err := uaafabi.Trampoline(b)
+		if err != nil {
+			unix.Munmap(ram)
+			return nil, err
+		}
+		copy(ram[uaafabi.TrampGPA:], code)
+	}
+	for _, r := range lf.ro {
+		if err := hypervisor.ProtectReadOnly(ram, r[0], r[1]-r[0]); err != nil {
+			unix.Munmap(ram)
+			return nil, err
+		}
+	}
+	return ram, nil
+}
+
+// MapPrivate returns a private copy-on-write mapping of the pristine image,
+// with backend b's trampoline, for a view that runs inside the session's
+// own VM (the vmfunc backend); the caller unmaps it with FreeMapping after
+// the memslot is gone.
+func (lf *LibFunc) MapPrivate(b uaafabi.Backend) ([]byte, error) {
+	lf.reg.mu.Lock()
+	dead, fd := lf.dead, lf.memfd
+	lf.reg.mu.Unlock()
+	if dead {
+		return nil, fmt.Errorf("libfuncs: %s was destroyed", lf.Name)
+	}
+	return lf.mapPrivate(fd, b)
+}
+
+// FreeMapping unmaps memory returned by MapPrivate.
+func FreeMapping(b []byte) error { return unix.Munmap(b) }
+
+// MemSize returns the library's guest memory size.
+func (lf *LibFunc) MemSize() uint64 { return lf.memSize }
+
+// ReadOnlyRanges returns the page ranges [start, end) that are read-only in
+// every instance: text, rodata and the trampoline page.
+func (lf *LibFunc) ReadOnlyRanges() [][2]uint64 { return append([][2]uint64(nil), lf.ro...) }
 
 // Library returns the library this is an instance of.
 func (in *Instance) Library() *LibFunc { return in.lf }

@@ -43,8 +43,6 @@ type Config struct {
 	Paths []string
 	// Console receives library console output; nil means os.Stdout.
 	Console io.Writer
-	// Backend is the switch backend whose trampoline libraries get.
-	Backend uaafabi.Backend
 }
 
 // Registry holds the preloaded libraries of one uaaf process.
@@ -67,9 +65,6 @@ func NewRegistry(cfg Config) (*Registry, error) {
 	}
 	if cfg.Console == nil {
 		cfg.Console = os.Stdout
-	}
-	if cfg.Backend == "" {
-		cfg.Backend = uaafabi.BackendExit
 	}
 	if cfg.KVMPath == "" {
 		cfg.KVMPath = kvm.DefaultPath

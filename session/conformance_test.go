@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,24 +33,39 @@ func requireBackend(t *testing.T, b uaafabi.Backend) {
 // the vmfunc backend (see kmod/README.md).
 func TestBackendConformance(t *testing.T) {
 	reg := newRegistry(t, allLibs...)
-	cases := []struct {
+	type tcase struct {
 		word   string
 		status string // decimal status, or hex output when prefixed by '='
-	}{
+	}
+	common := []tcase{
 		{"sha256.sha256:616263", "=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
 		{"testfns.echo:0102030405", "=0102030405"},
 		{"testfns.nop", "0"},
-		{"testfns.crash", strconv.Itoa(int(uaafabi.EFault))},
-		{"testfns.nop", "0"}, // the session goes on after a callee fault
-		{"testfns.hang", strconv.Itoa(int(uaafabi.ETimedOut))},
-		{"testfns.oob", strconv.Itoa(int(uaafabi.EFault))},
 		{"testfns.bigout", strconv.Itoa(int(uaafabi.E2Big))},
+		{"testfns.badret", strconv.Itoa(int(uaafabi.EBadRet))},
 		{"nosuch.fn", "unknown"}, // not imported: an error, not a call
 		{"testfns.counter", "=0100000000000000"},
+		{"testfns.counter", "=0200000000000000"},
+	}
+	// On the exit backend a callee fault or a missed deadline is the
+	// caller's error and the session goes on. On vmfunc the module makes a
+	// view fault fatal to the session (TestVMFUNCFaultFatal) and calls run
+	// without the monitor, so there is no deadline.
+	exitOnly := []tcase{
+		{"testfns.crash", strconv.Itoa(int(uaafabi.EFault))},
+		{"testfns.nop", "0"},
+		{"testfns.hang", strconv.Itoa(int(uaafabi.ETimedOut))},
+		{"testfns.oob", strconv.Itoa(int(uaafabi.EFault))},
+		{"testfns.wtext", strconv.Itoa(int(uaafabi.EFault))},
+		{"testfns.counter", "=0100000000000000"}, // a fresh instance
 	}
 	for _, b := range backends {
 		t.Run(string(b), func(t *testing.T) {
 			requireBackend(t, b)
+			cases := common
+			if b == uaafabi.BackendExit {
+				cases = append(append([]tcase(nil), common...), exitOnly...)
+			}
 			words := make([]string, len(cases))
 			for i, c := range cases {
 				words[i] = c.word
@@ -78,5 +94,22 @@ func TestBackendUnavailable(t *testing.T) {
 	_, err := New(Config{Monitor: calltestConfig(t), Registry: reg, Backend: uaafabi.BackendVMFUNC})
 	if !errors.Is(err, switcher.ErrUnavailable) {
 		t.Fatalf("vmfunc on this host: err = %v, want ErrUnavailable with the reason", err)
+	}
+}
+
+// TestVMFUNCFaultFatal: on the vmfunc backend a library that faults ends
+// the whole session, with the faulting view named.
+func TestVMFUNCFaultFatal(t *testing.T) {
+	requireBackend(t, uaafabi.BackendVMFUNC)
+	reg := newRegistry(t, allLibs...)
+	mc := calltestConfig(t)
+	mc.Args = []string{"testfns.crash"}
+	s, err := New(Config{Monitor: mc, Registry: reg, Backend: uaafabi.BackendVMFUNC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "faulted") {
+		t.Fatalf("Run = %v, want the session ended by a view fault", err)
 	}
 }

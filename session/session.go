@@ -13,6 +13,7 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+	"github.com/uaaf/uaaf/hypervisor/vmfunc"
 	"github.com/uaaf/uaaf/libfuncs"
 )
 
@@ -58,6 +59,7 @@ type view struct {
 	index     int
 	lib       *libfuncs.LibFunc
 	inst      *libfuncs.Instance // nil until started, or after a discard
+	mapped    []byte             // vmfunc: the view's memory, a memslot of the session VM
 	discarded bool
 	calls     uint64
 	faults    uint64
@@ -109,11 +111,17 @@ func New(cfg Config) (s *Session, err error) {
 		return s, err
 	}
 	if s.notes.IsSession() {
-		s.sw, err = switcher.New(cfg.Backend, switcher.Config{
+		swcfg := switcher.Config{
 			Views:    (*sessionViews)(s),
 			CallArea: s.callArea(),
 			Deadline: cfg.CallTimeout,
-		})
+		}
+		if cfg.Backend == uaafabi.BackendVMFUNC {
+			if swcfg.VMFUNC, err = s.vmfuncLayout(); err != nil {
+				return s, err
+			}
+		}
+		s.sw, err = switcher.New(cfg.Backend, swcfg)
 		if err != nil {
 			return s, err
 		}
@@ -178,6 +186,31 @@ func exportList(lf *libfuncs.LibFunc) string {
 	return s
 }
 
+// vmfuncLayout prepares the views for the vmfunc backend: every library
+// view's memory becomes a private copy-on-write mapping of the pristine
+// image, registered as a memslot of the session's own VM at
+// switcher.LibraryBase(index), for the kernel module to build its EPT from.
+func (s *Session) vmfuncLayout() (*switcher.VMFUNCConfig, error) {
+	if err := switcher.ProbeVMFUNC(vmfunc.DefaultPath); err != nil {
+		return nil, err
+	}
+	vc := &switcher.VMFUNCConfig{SessionMem: s.mon.MemSize()}
+	for _, v := range s.views {
+		mem, err := v.lib.MapPrivate(uaafabi.BackendVMFUNC)
+		if err != nil {
+			return nil, err
+		}
+		v.mapped = mem
+		if err := s.mon.VM().MapMemory(uint32(v.index), switcher.LibraryBase(v.index), mem, 0); err != nil {
+			return nil, fmt.Errorf("session: library %s memslot: %w", v.lib.Name, err)
+		}
+		vc.Libraries = append(vc.Libraries, switcher.LibraryView{
+			Index: v.index, MemSize: v.lib.MemSize(), ReadOnly: v.lib.ReadOnlyRanges(),
+		})
+	}
+	return vc, nil
+}
+
 // sessionExt is the monitor.Extension of a session's monitor.
 type sessionExt Session
 
@@ -205,6 +238,14 @@ func (e *sessionExt) Prepare(m *monitor.Monitor) error {
 		fn, _ := v.lib.ExportIndex(imp.Fn)
 		binary.LittleEndian.PutUint32(b[i*uaafabi.BindingSize:], uint32(v.index))
 		binary.LittleEndian.PutUint32(b[i*uaafabi.BindingSize+4:], uint32(fn))
+	}
+	return nil
+}
+
+// VCPUReady binds an exitless backend to the session's vCPU.
+func (e *sessionExt) VCPUReady(m *monitor.Monitor) error {
+	if a, ok := e.sw.(switcher.Attacher); ok {
+		return a.Attach(m.VM().FD(), m.VCPU().K.ID())
 	}
 	return nil
 }
@@ -314,8 +355,20 @@ func (s *Session) ID() ID { return s.id }
 // Monitor returns the session's hvt monitor.
 func (s *Session) Monitor() *monitor.Monitor { return s.mon }
 
-// Run runs the session until it halts; see monitor.Monitor.Run.
-func (s *Session) Run(ctx context.Context) (int, error) { return s.mon.Run(ctx) }
+// Run runs the session until it halts; see monitor.Monitor.Run. On the
+// vmfunc backend a fault in a library view is fatal to the session (the
+// module shuts the VM down); the error then says which view faulted.
+func (s *Session) Run(ctx context.Context) (int, error) {
+	status, err := s.mon.Run(ctx)
+	if err != nil {
+		if a, ok := s.sw.(switcher.Attacher); ok {
+			if msg, faulted := a.Fault(); faulted {
+				err = fmt.Errorf("%w; %s", err, msg)
+			}
+		}
+	}
+	return status, err
+}
 
 // Row returns the session's S-F table row.
 func (s *Session) Row() Row {
@@ -358,8 +411,17 @@ func (s *Session) Close() error {
 			s.mu.Unlock()
 		}
 	}
+	if a, ok := s.sw.(switcher.Attacher); ok {
+		a.Close()
+	}
 	if s.mon != nil {
 		s.mon.Close()
+	}
+	for _, v := range s.views {
+		if v.mapped != nil { // after the VM holding it as a memslot is gone
+			libfuncs.FreeMapping(v.mapped)
+			v.mapped = nil
+		}
 	}
 	if s.id != 0 && s.cfg.Table != nil {
 		s.cfg.Table.remove(s.id)

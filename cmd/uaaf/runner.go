@@ -61,7 +61,7 @@ func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
 	}
 	r.reg, err = libfuncs.NewRegistry(libfuncs.Config{
 		KVMPath: args.Config.KVMPath, MemSize: args.UaaF.LibMemSize,
-		Paths: paths, Console: args.Config.Console, Backend: backend,
+		Paths: paths, Console: args.Config.Console,
 	})
 	if err != nil {
 		return nil, err

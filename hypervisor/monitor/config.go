@@ -46,6 +46,9 @@ type Extension interface {
 	// Prepare runs at the end of New, after the image, boot state and
 	// devices are in place and before the vCPU exists.
 	Prepare(m *Monitor) error
+	// VCPUReady runs in Run on the vCPU thread once the vCPU has its boot
+	// state, before it first enters the guest.
+	VCPUReady(m *Monitor) error
 	// HandleSwitch serves a 4-byte OUT of value to the UaaF switch port. It
 	// runs on the vCPU thread. stop=true ends Run with status 0.
 	HandleSwitch(m *Monitor, value uint32) (stop bool, err error)

@@ -281,6 +281,11 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	if err := m.initVCPU(); err != nil {
 		return 0, err
 	}
+	if m.ext != nil {
+		if err := m.ext.VCPUReady(m); err != nil {
+			return 0, err
+		}
+	}
 	stopWatch := context.AfterFunc(ctx, m.Stop)
 	defer stopWatch()
 

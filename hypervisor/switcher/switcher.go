@@ -92,8 +92,11 @@ type Config struct {
 	// guest memory at uaafabi.CallGPA): the monitor writes a call's status
 	// there when the callee could not.
 	CallArea []byte
-	// Deadline bounds one call; zero means DefaultDeadline.
+	// Deadline bounds one call; zero means DefaultDeadline. The exit
+	// backend enforces it; on vmfunc a call runs without the monitor.
 	Deadline time.Duration
+	// VMFUNC is required for the vmfunc backend: where the views' memory is.
+	VMFUNC *VMFUNCConfig
 }
 
 // DefaultDeadline bounds a call when Config.Deadline is zero. Ring-0 guest
@@ -112,10 +115,13 @@ func New(b uaafabi.Backend, cfg Config) (Switcher, error) {
 	case uaafabi.BackendExit:
 		return &exitSwitcher{cfg: cfg}, nil
 	case uaafabi.BackendVMFUNC:
-		if err := ProbeVMFUNC(vmfunc.DefaultPath); err != nil {
-			return nil, err
+		if cfg.VMFUNC == nil {
+			if err := ProbeVMFUNC(vmfunc.DefaultPath); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("switcher: vmfunc backend needs Config.VMFUNC (the views' memory layout)")
 		}
-		return nil, fmt.Errorf("%w: vmfunc: the module reports EPTP switching, but binding library views into one VM's EPTP list is not implemented in this build", ErrUnavailable)
+		return NewVMFUNC(cfg, *cfg.VMFUNC)
 	}
 	return nil, fmt.Errorf("switcher: unknown backend %q (want auto, exit or vmfunc)", b)
 }
