@@ -154,9 +154,10 @@ func (p *preloadExt) HandleSwitch(m *monitor.Monitor, value uint32) (bool, error
 	return true, nil
 }
 
-func (p *preloadExt) VCPUReady(*monitor.Monitor) error { return nil }
-func (p *preloadExt) Stop()                            {}
-func (p *preloadExt) Close()                           {}
+func (p *preloadExt) VCPUReady(*monitor.Monitor) error      { return nil }
+func (p *preloadExt) CheckHypercall(*monitor.Monitor) error { return nil }
+func (p *preloadExt) Stop()                                 {}
+func (p *preloadExt) Close()                                {}
 
 // destroy frees the pristine memory. Instances that still map it keep their
 // pages (the mapping holds the memfd's pages alive). Called with the

@@ -250,6 +250,22 @@ func (e *sessionExt) VCPUReady(m *monitor.Monitor) error {
 	return nil
 }
 
+// CheckHypercall refuses, on an exitless backend, a hypercall made while
+// the vCPU is in a library view: its pointers would be read in the
+// session's memory, a way around the views.
+func (e *sessionExt) CheckHypercall(*monitor.Monitor) error {
+	if a, ok := e.sw.(switcher.Attacher); ok {
+		view, err := a.ActiveView()
+		if err != nil {
+			return err
+		}
+		if view != 0 {
+			return &monitor.GuestError{Msg: fmt.Sprintf("library view %d made a hypercall; on the vmfunc backend only the session may", view)}
+		}
+	}
+	return nil
+}
+
 // HandleSwitch serves a switch from view 0: a call.
 func (e *sessionExt) HandleSwitch(_ *monitor.Monitor, value uint32) (bool, error) {
 	s := (*Session)(e)

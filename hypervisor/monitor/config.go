@@ -49,6 +49,11 @@ type Extension interface {
 	// VCPUReady runs in Run on the vCPU thread once the vCPU has its boot
 	// state, before it first enters the guest.
 	VCPUReady(m *Monitor) error
+	// CheckHypercall runs before each hvt hypercall is served, on the vCPU
+	// thread; an error ends the guest. The vmfunc backend uses it to refuse
+	// hypercalls made from a library view, whose pointers are not the
+	// session's.
+	CheckHypercall(m *Monitor) error
 	// HandleSwitch serves a 4-byte OUT of value to the UaaF switch port. It
 	// runs on the vCPU thread. stop=true ends Run with status 0.
 	HandleSwitch(m *Monitor, value uint32) (stop bool, err error)

@@ -340,6 +340,11 @@ func (m *Monitor) handleExit(reason kvm.ExitReason) error {
 		}
 		nr := hvt.Hypercall(port - hvt.PIOBase)
 		gpa := uint64(value)
+		if m.ext != nil {
+			if err := m.ext.CheckHypercall(m); err != nil {
+				return err
+			}
+		}
 		h := m.handlers[nr]
 		if h == nil {
 			return m.guestFault("Invalid guest hypercall: num=%d", uint32(nr))

@@ -170,6 +170,15 @@ func (s *vmfuncSwitcher) Fault() (string, bool) {
 		st.FaultView, st.FaultGPA, st.FaultExitReason, st.FaultQualification), true
 }
 
+// ActiveView returns the view the vCPU was in at its last exit.
+func (s *vmfuncSwitcher) ActiveView() (uint32, error) {
+	st, err := s.dev.Status()
+	if err != nil {
+		return 0, fmt.Errorf("vmfunc: status: %w", err)
+	}
+	return st.ActiveView, nil
+}
+
 // Close detaches and closes the device.
 func (s *vmfuncSwitcher) Close() error {
 	s.dev.Detach()
@@ -179,7 +188,12 @@ func (s *vmfuncSwitcher) Close() error {
 // Attacher is implemented by backends that must be bound to the session's
 // vCPU before it runs (vmfunc).
 type Attacher interface {
+	// Attach binds the backend to the session VM's vCPU.
 	Attach(vmFD, vcpuID int) error
+	// ActiveView is the view the vCPU was in at its last exit.
+	ActiveView() (uint32, error)
+	// Fault describes a fatal view fault, if one happened.
 	Fault() (string, bool)
+	// Close releases the backend.
 	Close() error
 }
