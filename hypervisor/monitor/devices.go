@@ -191,19 +191,25 @@ func (m *Monitor) netDev(handle uint64) *netDevice {
 	return d
 }
 
-func (m *Monitor) hcNetWrite(gpa uint64) error {
-	b, err := m.guestSlice("NET_WRITE", gpa, hvt.SizeNetIO)
-	if err != nil {
-		return err
+// netRequest decodes a NET_READ/NET_WRITE argument struct and checks its
+// buffer. d is nil (and EINVAL already returned to the guest) for a handle
+// that is not a net device; err ends the guest.
+func (m *Monitor) netRequest(name string, gpa uint64) (b []byte, d *netDevice, data []byte, err error) {
+	if b, err = m.guestSlice(name, gpa, hvt.SizeNetIO); err != nil {
+		return nil, nil, nil, err
 	}
 	req := hvt.DecodeNetIO(b)
-	d := m.netDev(req.Handle)
-	if d == nil {
+	if d = m.netDev(req.Handle); d == nil {
 		putRet(b, hvt.OffNetRet, hvt.ResultEInval)
-		return nil
+		return b, nil, nil, nil
 	}
-	data, err := m.guestSlice("NET_WRITE", req.Data, req.Len)
-	if err != nil {
+	data, err = m.guestSlice(name, req.Data, req.Len)
+	return b, d, data, err
+}
+
+func (m *Monitor) hcNetWrite(gpa uint64) error {
+	b, d, data, err := m.netRequest("NET_WRITE", gpa)
+	if err != nil || d == nil {
 		return err
 	}
 	n, err := unix.Write(d.fd, data)
@@ -215,18 +221,8 @@ func (m *Monitor) hcNetWrite(gpa uint64) error {
 }
 
 func (m *Monitor) hcNetRead(gpa uint64) error {
-	b, err := m.guestSlice("NET_READ", gpa, hvt.SizeNetIO)
-	if err != nil {
-		return err
-	}
-	req := hvt.DecodeNetIO(b)
-	d := m.netDev(req.Handle)
-	if d == nil {
-		putRet(b, hvt.OffNetRet, hvt.ResultEInval)
-		return nil
-	}
-	data, err := m.guestSlice("NET_READ", req.Data, req.Len)
-	if err != nil {
+	b, d, data, err := m.netRequest("NET_READ", gpa)
+	if err != nil || d == nil {
 		return err
 	}
 	n, err := unix.Read(d.fd, data)
