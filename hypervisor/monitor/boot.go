@@ -47,19 +47,12 @@ func (m *Monitor) writeBootState(cmdline string) error {
 	return nil
 }
 
-// initVCPU gives the vCPU the state an hvt guest starts in: CPUID as KVM
-// supports it, 64-bit long mode with the boot GDT and page tables, RIP at the
+// initVCPU gives the vCPU the state an hvt guest starts in (its CPUID was
+// set when it was created): 64-bit long mode with the boot GDT and page tables, RIP at the
 // entry point, RSP at the top of memory, RDI pointing at boot info.
 // It runs on the vCPU thread.
 func (m *Monitor) initVCPU() error {
 	k := m.vcpu.K
-	cpuid, err := m.sys.SupportedCPUID()
-	if err != nil {
-		return m.hostErr(err)
-	}
-	if err := k.SetCPUID(cpuid); err != nil {
-		return m.hostErr(err)
-	}
 	code := kvm.Segment{
 		Limit: 0xffffffff, Selector: x86.SelectorCode, Type: 9,
 		Present: 1, S: 1, L: 1, G: 1,

@@ -26,11 +26,12 @@ type Monitor struct {
 	img      *hvt.Image
 	manifest *hvt.Manifest
 
-	sys  *kvm.System
-	vm   *kvm.VM
-	ram  []byte     // the whole guest RAM mapping
-	mem  hvt.Memory // ram as the guest may address it (hypercall checks)
-	vcpu *hypervisor.VCPU
+	sys   *kvm.System
+	vm    *kvm.VM
+	kvcpu *kvm.VCPU  // created by New, owned by Run's VCPU from then on
+	ram   []byte     // the whole guest RAM mapping
+	mem   hvt.Memory // ram as the guest may address it (hypercall checks)
+	vcpu  *hypervisor.VCPU
 
 	devices  []device // indexed like manifest.Entries; nil for entry 0
 	waker    int      // eventfd that wakes a blocked poll on Stop
@@ -117,23 +118,19 @@ func New(cfg Config) (m *Monitor, err error) {
 		return m, err
 	}
 
-	if err := m.openKVM(); err != nil {
+	// Creating the VM and its vCPU costs about a millisecond of KVM work;
+	// do it on another thread while this one loads the image. openKVM
+	// touches only sys, vm and kvcpu, which nothing here reads before the
+	// join. Solo5 reports KVM errors before image-loading errors, so the
+	// join comes first.
+	kvmDone := make(chan error, 1)
+	go func() { kvmDone <- m.openKVM() }()
+	loadErr := m.loadImage(f)
+	if err := <-kvmDone; err != nil {
 		return m, err
 	}
-	if cfg.RAM != nil {
-		if uint64(len(cfg.RAM)) != m.cfg.MemSize {
-			return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest RAM is %d bytes, memory size %d", len(cfg.RAM), m.cfg.MemSize)}
-		}
-		m.ram, m.ramBorrowed = cfg.RAM, true
-	} else if m.ram, err = hypervisor.AllocMemory(m.cfg.MemSize); err != nil {
-		return m, &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
-	}
-	m.mem = hvt.Memory(m.ram)
-	if err := m.img.Load(f, m.ram); err != nil {
-		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", cfg.Kernel, err), Err: err}
-	}
-	if err := m.protectText(); err != nil {
-		return m, &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
+	if loadErr != nil {
+		return m, loadErr
 	}
 	if err := m.vm.MapMemory(0, 0, m.ram, 0); err != nil {
 		return m, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
@@ -163,6 +160,30 @@ func unwrapPathError(err error) error {
 	return err
 }
 
+// loadImage maps guest RAM (or takes Config.RAM), loads the ELF segments
+// into it and makes the read-only ones read-only on the host.
+func (m *Monitor) loadImage(f *os.File) (err error) {
+	if m.cfg.RAM != nil {
+		if uint64(len(m.cfg.RAM)) != m.cfg.MemSize {
+			return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest RAM is %d bytes, memory size %d", len(m.cfg.RAM), m.cfg.MemSize)}
+		}
+		m.ram, m.ramBorrowed = m.cfg.RAM, true
+	} else if m.ram, err = hypervisor.AllocMemory(m.cfg.MemSize); err != nil {
+		return &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
+	}
+	m.mem = hvt.Memory(m.ram)
+	if err := m.img.Load(f, m.ram); err != nil {
+		return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", m.cfg.Kernel, err), Err: err}
+	}
+	if err := m.protectText(); err != nil {
+		return &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
+	}
+	return nil
+}
+
+// openKVM opens the KVM device, checks the capabilities hvt needs, and
+// creates the VM and its vCPU with the CPUID KVM supports. It may run on any
+// thread; the vCPU is run later from Run's.
 func (m *Monitor) openKVM() error {
 	path := m.cfg.KVMPath
 	if path == "" {
@@ -180,6 +201,16 @@ func (m *Monitor) openKVM() error {
 	}
 	if m.vm, err = m.sys.CreateVM(); err != nil {
 		return &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+	}
+	if m.kvcpu, err = m.vm.CreateVCPU(0); err != nil {
+		return m.hostErr(err)
+	}
+	cpuid, err := m.sys.SupportedCPUID()
+	if err != nil {
+		return m.hostErr(err)
+	}
+	if err := m.kvcpu.SetCPUID(cpuid); err != nil {
+		return m.hostErr(err)
 	}
 	return nil
 }
@@ -257,11 +288,11 @@ func (m *Monitor) Stop() {
 // hypervisor.ErrStopped after Stop or when ctx is done, ErrHost otherwise.
 func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	bootStart := time.Now()
-	k, err := m.vm.CreateVCPU(0)
-	if err != nil {
-		return 0, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+	if m.kvcpu == nil {
+		return 0, &Error{Kind: ErrHost, Msg: "monitor: Run called twice, or after a failed New"}
 	}
-	v := hypervisor.NewVCPU(k)
+	v := hypervisor.NewVCPU(m.kvcpu)
+	m.kvcpu = nil // v owns it now
 	v.Start()
 	defer func() {
 		// context.AfterFunc's stop does not wait for a Stop already
@@ -414,6 +445,10 @@ func (m *Monitor) Close() error {
 		m.waker = -1
 	}
 	m.stopMu.Unlock()
+	if m.kvcpu != nil { // New succeeded but Run never ran
+		m.kvcpu.Close()
+		m.kvcpu = nil
+	}
 	if m.vm != nil {
 		m.vm.Close()
 		m.vm = nil
