@@ -33,3 +33,13 @@ UAAF_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 
 # The runtime as one relocatable object (start code, traps, Solo5 API).
 UAAF_RUNTIME ?= $(UAAF_SDK)/build/uaaf-hvt.o
+
+# Quiet build output: `make V=1` shows the commands. $(Q) prefixes a
+# command, $(call say,TAG,FILE) prints one short line instead.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2)
+endif

@@ -304,26 +304,40 @@ static void uaaf_learn_kvm_eptp(struct uaaf_session *s, u64 cur)
 		s->kvm_eptp = cur;
 }
 
+/*
+ * uaaf_active - the session of @vcpu if its views are live on this entry or
+ * exit, else NULL (a session being torn down is scrubbed on the way). In
+ * guest mode the current VMCS is vmcs02, not ours: hands off then too.
+ * Caller holds rcu_read_lock().
+ */
+static struct uaaf_session *uaaf_active(struct kvm_vcpu *vcpu)
+{
+	struct uaaf_session *s = uaaf_find(vcpu);
+
+	if (!s)
+		return NULL;
+	switch (smp_load_acquire(&s->hw)) {
+	case UAAF_HW_ON:
+		break;
+	case UAAF_HW_SCRUB:
+		uaaf_probe_scrub(s);
+		return NULL;
+	default:
+		return NULL;
+	}
+	if (vcpu->arch.hflags & HF_GUEST_MASK)
+		return NULL;
+	return s;
+}
+
 static void uaaf_on_entry(struct kvm_vcpu *vcpu)
 {
 	struct uaaf_session *s;
 	u64 cur, want;
 
 	rcu_read_lock();
-	s = uaaf_find(vcpu);
+	s = uaaf_active(vcpu);
 	if (!s)
-		goto out;
-	switch (smp_load_acquire(&s->hw)) {
-	case UAAF_HW_ON:
-		break;
-	case UAAF_HW_SCRUB:
-		uaaf_probe_scrub(s);
-		goto out;
-	default:
-		goto out;
-	}
-	/* In guest mode the current VMCS is vmcs02, not ours: hands off. */
-	if (vcpu->arch.hflags & HF_GUEST_MASK)
 		goto out;
 	if (uaaf_vmread(EPT_POINTER, &cur))
 		goto out;
@@ -368,19 +382,8 @@ static void uaaf_on_exit(struct kvm_vcpu *vcpu)
 	int idx;
 
 	rcu_read_lock();
-	s = uaaf_find(vcpu);
+	s = uaaf_active(vcpu);
 	if (!s)
-		goto out;
-	switch (smp_load_acquire(&s->hw)) {
-	case UAAF_HW_ON:
-		break;
-	case UAAF_HW_SCRUB:
-		uaaf_probe_scrub(s);
-		goto out;
-	default:
-		goto out;
-	}
-	if (vcpu->arch.hflags & HF_GUEST_MASK)
 		goto out;
 
 	raw_spin_lock(&s->stat_lock);
