@@ -352,3 +352,35 @@ func TestUnresolved(t *testing.T) {
 		t.Errorf("missing function: %v", err)
 	}
 }
+
+// TestFaultDoesNotDisturbOthers runs a session whose library crashes and
+// hangs next to one making ordinary calls: the second is served in full
+// while the first gets its errors.
+func TestFaultDoesNotDisturbOthers(t *testing.T) {
+	reg := newRegistry(t, allLibs...)
+	var wg sync.WaitGroup
+	var bad, good []result
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		bad, _, _ = runCalltest(t, reg, nil, 300*time.Millisecond, false,
+			"testfns.crash", "testfns.hang", "testfns.oob", "testfns.hang")
+	}()
+	go func() {
+		defer wg.Done()
+		var words []string
+		for i := 0; i < 20; i++ {
+			words = append(words, "crc32.crc32:616263")
+		}
+		good, _, _ = runCalltest(t, reg, nil, 0, false, words...)
+	}()
+	wg.Wait()
+	if len(bad) != 4 || bad[0].status != "-4" || bad[1].status != "-5" || bad[2].status != "-4" || bad[3].status != "-5" {
+		t.Errorf("faulting session: %v", bad)
+	}
+	for i, r := range good {
+		if r.status != "4" || r.hex != "c2412435" {
+			t.Errorf("other session call %d: %v", i, r)
+		}
+	}
+}
