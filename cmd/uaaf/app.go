@@ -23,6 +23,7 @@ monitor written in Go. "uaaf run IMAGE" accepts solo5-hvt's flags.`,
 			runCommand(),
 			inspectCommand(),
 			probeCommand(),
+			benchCommand(),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by main.

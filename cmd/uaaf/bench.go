@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/uaaf/uaaf/libfuncs"
+	"github.com/uaaf/uaaf/session"
+)
+
+// benchCommand is `uaaf bench`: the startup and call microbenchmarks, each
+// against a baseline measured in the same run. No pass/fail: numbers only.
+func benchCommand() *cli.Command {
+	dirs := []cli.Flag{
+		&cli.StringFlag{Name: "guest-dir", Value: "guest/build", Usage: "where the benchmark sessions (callbench.hvt, demo.hvt) are"},
+		&cli.StringFlag{Name: "lib-dir", Value: "libfuncs/build", Usage: "where the library images are"},
+		&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
+	}
+	return &cli.Command{
+		Name:  "bench",
+		Usage: "microbenchmarks: call round trip, session start, cold run (ratios against baselines measured in the same run)",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "call",
+				Usage: "a call into a trivial library function vs a plain hypercall, exits and guest instructions per call",
+				Flags: append([]cli.Flag{&cli.IntFlag{Name: "n", Value: 1000, Usage: "calls per measurement"}}, dirs...),
+				Action: func(c *cli.Context) error {
+					if c.Int("n") < 1 {
+						return fmt.Errorf("--n must be at least 1")
+					}
+					reg, err := libfuncs.NewRegistry(libfuncs.Config{Console: io.Discard, Paths: []string{c.String("lib-dir")}})
+					if err != nil {
+						return err
+					}
+					defer reg.Close()
+					r, err := session.MeasureCalls(reg, filepath.Join(c.String("guest-dir"), "callbench.hvt"), c.Int("n"))
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return json.NewEncoder(c.App.Writer).Encode(r)
+					}
+					w := c.App.Writer
+					printf(w, "call (exit backend), %d calls:  %.0f ns/call, %.0f ns/hypercall, %.2fx a hypercall\n", r.N, r.CallNs, r.HypercallNs, r.XHypercall)
+					printf(w, "exits per call:                %.2f (monitor)", r.ExitsPerCall)
+					if r.Traced {
+						printf(w, ", %.2f (kernel)\nemulated guest instructions:   %.1f per call, %.1f per hypercall\n", r.KernelExits, r.InsnsCall, r.InsnsHypercall)
+					} else {
+						printf(w, "\nkernel counts unavailable:     %s\n", r.TraceError)
+					}
+					return nil
+				},
+			},
+			{
+				Name:  "start",
+				Usage: "start of a session importing four preloaded functions vs a cold start loading them from disk",
+				Flags: append([]cli.Flag{&cli.IntFlag{Name: "rounds", Value: 10, Usage: "rounds (medians are reported)"}}, dirs...),
+				Action: func(c *cli.Context) error {
+					if c.Int("rounds") < 1 {
+						return fmt.Errorf("--rounds must be at least 1")
+					}
+					libs := map[string]string{}
+					for _, l := range []string{"base64", "sha256", "crc32", "sort"} {
+						libs[l] = filepath.Join(c.String("lib-dir"), l+".hvt")
+					}
+					r, err := session.MeasureStart(filepath.Join(c.String("guest-dir"), "demo.hvt"), libs, c.Int("rounds"))
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return json.NewEncoder(c.App.Writer).Encode(r)
+					}
+					w := c.App.Writer
+					printf(w, "session start (4 preloaded functions), median of %d:\n", r.Rounds)
+					printf(w, "  to first instruction: %8.3f ms warm, %8.3f ms cold: %.3fx\n", ms(r.WarmFirst), ms(r.ColdFirst), r.XColdFirst)
+					printf(w, "  to halt:              %8.3f ms warm, %8.3f ms cold: %.3fx\n", ms(r.WarmHalt), ms(r.ColdHalt), r.XColdHalt)
+					return nil
+				},
+			},
+			{
+				Name:      "cold",
+				Usage:     "cold `uaaf run` of an image vs solo5-hvt running it, alternating",
+				ArgsUsage: "IMAGE [ARGS...]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "solo5-hvt", Usage: "path of Solo5's solo5-hvt (required)", Required: true},
+					&cli.IntFlag{Name: "rounds", Value: 30, Usage: "runs of each"},
+					&cli.IntFlag{Name: "mem", Value: 512, Usage: "--mem for both, MiB"},
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() < 1 {
+						return fmt.Errorf("bench cold needs an IMAGE (see uaaf bench cold --help)")
+					}
+					self, err := os.Executable()
+					if err != nil {
+						return err
+					}
+					args := append([]string{fmt.Sprintf("--mem=%d", c.Int("mem"))}, c.Args().Slice()...)
+					var u, s []time.Duration
+					for i := 0; i < c.Int("rounds"); i++ {
+						// Alternate which goes first, so drift hits both.
+						order := []bool{i%2 == 0, i%2 != 0}
+						for _, uaafFirst := range order {
+							if uaafFirst {
+								d, err := timeRun(self, append([]string{"run"}, args...))
+								if err != nil {
+									return err
+								}
+								u = append(u, d)
+							} else {
+								d, err := timeRun(c.String("solo5-hvt"), args)
+								if err != nil {
+									return err
+								}
+								s = append(s, d)
+							}
+						}
+					}
+					mu, msolo := session.Median(u), session.Median(s)
+					printf(c.App.Writer, "cold run, median of %d: uaaf %.2f ms, solo5-hvt %.2f ms: %.3fx\n",
+						len(u), ms(mu), ms(msolo), float64(mu)/float64(msolo))
+					return nil
+				},
+			},
+		},
+	}
+}
+
+// timeRun runs a command to completion, output discarded, and returns its
+// wall time. A non-zero exit is fine (guests choose their status); failing
+// to start is not.
+func timeRun(path string, args []string) (time.Duration, error) {
+	cmd := exec.Command(path, args...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
+}
