@@ -53,10 +53,14 @@ test-race: guest ## tests under the race detector
 bench: all ## benchmarks (ratios against baselines measured in the same run)
 	$(GO) test -run='^$$' -bench=. -benchtime=20x ./...
 
+FUZZ_PKGS := ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/
+
 fuzz: ## run every fuzz target for 20 s each
-	@for t in $$($(GO) test -list 'Fuzz.*' ./hypervisor/hvt/ | grep ^Fuzz); do \
-		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=20s -fuzzminimizetime=1s ./hypervisor/hvt/ || exit 1; done
-	$(GO) test -run='^$$' -fuzz=FuzzParseJSON -fuzztime=20s ./tools/mftgen/
+	@for p in $(FUZZ_PKGS); do \
+		for t in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
+			echo "== $$p $$t"; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=20s -fuzzminimizetime=1s $$p || exit 1; \
+		done; done
 
 lint: ## gofmt, go vet, go.mod tidiness
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -21,20 +21,28 @@ import (
 // the library may print (PUTS) and read the clock (WALLTIME); anything else
 // — halting, a trap, touching memory outside its view, another port — is a
 // *switcher.FaultError, and passing deadline is switcher.ErrDeadline.
-func (in *Instance) Enter(deadline time.Time) error {
-	if in.vcpu == nil {
+func (in *Instance) Enter(deadline time.Time) (err error) {
+	vcpu := in.vcpu // the timer must not read in.vcpu: Close clears it
+	if vcpu == nil {
 		return &switcher.FaultError{Msg: in.lf.Name + ": instance closed"}
 	}
 	if !in.started {
-		in.vcpu.Start()
+		vcpu.Start()
 		in.started = true
 	}
 	var expired atomic.Bool
 	timer := time.AfterFunc(time.Until(deadline), func() {
 		expired.Store(true)
-		in.vcpu.Stop()
+		vcpu.Stop()
 	})
-	defer timer.Stop()
+	defer func() {
+		// A timer that fired as the call ended has stopped the vCPU for
+		// good: count the call as late, so the instance is discarded
+		// rather than failing its next call.
+		if !timer.Stop() && err == nil {
+			err = switcher.ErrDeadline
+		}
+	}()
 	for {
 		reason, err := in.vcpu.Run()
 		if err != nil {
@@ -72,9 +80,21 @@ func (in *Instance) handleExit(reason kvm.ExitReason) (done bool, err error) {
 		case io.Port == uaafabi.SwitchPort:
 			return false, in.fault("switch to view %d: a library may only return to its caller", value)
 		case io.Port == hvt.HypercallPuts.Port():
+			if err := in.outsideCallArea("PUTS", uint64(value), hvt.SizePuts); err != nil {
+				return false, err
+			}
+			if b, err := in.mem.Slice(uint64(value), hvt.SizePuts); err == nil {
+				p := hvt.DecodePuts(b)
+				if err := in.outsideCallArea("PUTS", p.Data, p.Len); err != nil {
+					return false, err
+				}
+			}
 			return false, in.guestErr(monitor.ServePuts(in.mem, uint64(value), in.console))
 		case io.Port == hvt.HypercallWalltime.Port():
-			return false, in.guestErr(monitor.ServeWalltime(in.mem, uint64(value)))
+			if err := in.outsideCallArea("WALLTIME", uint64(value), hvt.SizeWalltime); err != nil {
+				return false, err
+			}
+			return false, in.guestErr(monitor.ServeWalltime(in.mem, in.ro, uint64(value)))
 		case io.Port == hvt.HypercallHalt.Port():
 			return false, in.halted(uint64(value))
 		}
@@ -91,6 +111,18 @@ func (in *Instance) handleExit(reason kvm.ExitReason) (done bool, err error) {
 		return false, in.fault("KVM internal error, suberror=%#x", k.InternalError().Suberror)
 	}
 	return false, in.fault("unhandled exit %v (rip=%#x)", reason, in.rip())
+}
+
+// outsideCallArea refuses hypercall memory in the call area: in the
+// instance's VM those GPAs are the session's shared pages, not the private
+// mapping the monitor serves hypercalls from. A library copies data out of
+// the call area before it prints it.
+func (in *Instance) outsideCallArea(what string, gpa, size uint64) error {
+	end := gpa + size
+	if end < gpa || (gpa < uaafabi.WindowEnd && end > uaafabi.CallGPA) {
+		return in.fault("%s: pointer %#x+%d into the call area", what, gpa, size)
+	}
+	return nil
 }
 
 // halted turns a library's HALT (exit or abort, e.g. from a trap handler)

@@ -128,7 +128,7 @@ type preloadExt struct {
 }
 
 func (p *preloadExt) Prepare(m *monitor.Monitor) error {
-	if err := p.notes.Check(m.Image()); err != nil {
+	if err := p.notes.Check(m.Image(), m.MemSize()); err != nil {
 		return err
 	}
 	// Preload always runs the exit trampoline: the ready signal must reach
@@ -202,6 +202,7 @@ type Instance struct {
 	vm      *kvm.VM
 	ram     []byte
 	mem     hvt.Memory
+	ro      []hvt.Range // read-only pages: never written by the monitor
 	vcpu    *hypervisor.VCPU
 	console io.Writer
 	started bool
@@ -237,6 +238,9 @@ func (lf *LibFunc) NewInstance(callArea []byte, console io.Writer) (in *Instance
 		return nil, err
 	}
 	in = &Instance{lf: lf, ram: ram, mem: hvt.Memory(ram), console: console}
+	for _, r := range lf.ro {
+		in.ro = append(in.ro, hvt.Range{Start: r[0], End: r[1]})
+	}
 	defer func() {
 		if err != nil {
 			in.Close()

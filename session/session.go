@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
@@ -134,7 +133,7 @@ func New(cfg Config) (s *Session, err error) {
 		}
 	}
 	if cfg.Table != nil {
-		s.id = cfg.Table.add(s)
+		cfg.Table.add(s)
 	}
 	s.bindTime = time.Since(start)
 	return s, nil
@@ -218,14 +217,14 @@ type sessionExt Session
 // session's memory.
 func (e *sessionExt) Prepare(m *monitor.Monitor) error {
 	s := (*Session)(e)
-	if err := s.notes.Check(m.Image()); err != nil {
+	ram := m.RAM()
+	if err := s.notes.Check(m.Image(), uint64(len(ram))); err != nil {
 		return err
 	}
-	ram := m.RAM()
 	if err := uaafabi.InstallWindow(ram, s.cfg.Backend, 0); err != nil {
 		return err
 	}
-	if err := hypervisor.ProtectReadOnly(ram, uaafabi.TrampGPA, 4096); err != nil {
+	if err := m.ProtectReadOnly(uaafabi.TrampGPA, 4096); err != nil {
 		return err
 	}
 	index := map[string]*view{}
@@ -366,7 +365,11 @@ func (s *Session) logw() interface{ Write([]byte) (int, error) } {
 }
 
 // ID returns the session's ID in its table (0 without a table).
-func (s *Session) ID() ID { return s.id }
+func (s *Session) ID() ID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
+}
 
 // Monitor returns the session's hvt monitor.
 func (s *Session) Monitor() *monitor.Monitor { return s.mon }
@@ -439,8 +442,8 @@ func (s *Session) Close() error {
 			v.mapped = nil
 		}
 	}
-	if s.id != 0 && s.cfg.Table != nil {
-		s.cfg.Table.remove(s.id)
+	if id := s.ID(); id != 0 && s.cfg.Table != nil {
+		s.cfg.Table.remove(id)
 	}
 	if !s.released {
 		s.released = true

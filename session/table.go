@@ -59,12 +59,16 @@ type Table struct {
 // NewTable returns an empty table.
 func NewTable() *Table { return &Table{sessions: map[ID]*Session{}} }
 
-func (t *Table) add(s *Session) ID {
+// add registers s and gives it its ID before anyone can list it. Lock
+// order: the table's, then the session's.
+func (t *Table) add(s *Session) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.next++
+	s.mu.Lock()
+	s.id = t.next
+	s.mu.Unlock()
 	t.sessions[t.next] = s
-	return t.next
 }
 
 func (t *Table) remove(id ID) {

@@ -138,7 +138,7 @@ func (m *Monitor) blockIO(gpa uint64, write bool) error {
 	if write {
 		name = "BLOCK_WRITE"
 	}
-	b, err := m.guestSlice(name, gpa, hvt.SizeBlockIO)
+	b, err := m.guestSliceW(name, gpa, hvt.SizeBlockIO)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,11 @@ func (m *Monitor) blockIO(gpa uint64, write bool) error {
 		putRet(b, hvt.OffBlockRet, hvt.ResultEInval)
 		return nil
 	}
-	data, err := m.guestSlice(name, req.Data, req.Len)
+	slice := m.guestSlice
+	if !write { // the device's bytes land in guest memory
+		slice = m.guestSliceW
+	}
+	data, err := slice(name, req.Data, req.Len)
 	if err != nil {
 		return err
 	}
@@ -195,7 +199,7 @@ func (m *Monitor) netDev(handle uint64) *netDevice {
 // buffer. d is nil (and EINVAL already returned to the guest) for a handle
 // that is not a net device; err ends the guest.
 func (m *Monitor) netRequest(name string, gpa uint64) (b []byte, d *netDevice, data []byte, err error) {
-	if b, err = m.guestSlice(name, gpa, hvt.SizeNetIO); err != nil {
+	if b, err = m.guestSliceW(name, gpa, hvt.SizeNetIO); err != nil {
 		return nil, nil, nil, err
 	}
 	req := hvt.DecodeNetIO(b)
@@ -203,7 +207,11 @@ func (m *Monitor) netRequest(name string, gpa uint64) (b []byte, d *netDevice, d
 		putRet(b, hvt.OffNetRet, hvt.ResultEInval)
 		return b, nil, nil, nil
 	}
-	data, err = m.guestSlice(name, req.Data, req.Len)
+	if name == "NET_READ" { // the frame lands in guest memory
+		data, err = m.guestSliceW(name, req.Data, req.Len)
+	} else {
+		data, err = m.guestSlice(name, req.Data, req.Len)
+	}
 	return b, d, data, err
 }
 

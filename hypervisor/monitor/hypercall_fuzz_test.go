@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 )
 
@@ -18,6 +19,7 @@ import (
 // top easily. Seeds put argument structs at fuzzArg and buffers at fuzzBuf.
 const (
 	fuzzMemSize  = 64 << 10
+	fuzzTextGPA  = 0x4000 // a read-only page inside the fuzzed guest memory
 	fuzzArg      = 0x1000
 	fuzzBuf      = 0x2000
 	fuzzDiskSize = 8 << 10
@@ -47,6 +49,9 @@ func FuzzHypercall(f *testing.F) {
 	}
 	// PUTS
 	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem([]byte("hello\n"), fuzzBuf, 6))
+	// Results aimed at the read-only page: refused, never written.
+	f.Add(uint8(hvt.HypercallWalltime), uint64(fuzzTextGPA), []byte{})
+	f.Add(uint8(hvt.HypercallHalt), uint64(fuzzTextGPA+8), []byte{})
 	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, fuzzBuf, ^uint64(0)))
 	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, fuzzBuf, fuzzMemSize-fuzzBuf))
 	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, ^uint64(0)-2, 8))
@@ -107,8 +112,18 @@ func FuzzHypercall(f *testing.F) {
 		if call == hvt.HypercallPoll {
 			return
 		}
-		ram := make([]byte, fuzzMemSize)
+		// Guest RAM as the monitor has it: an mmap whose "text" page is
+		// read-only on the host, so a handler that wrote there would crash
+		// the fuzzer instead of passing.
+		ram, err := hypervisor.AllocMemory(fuzzMemSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hypervisor.FreeMemory(ram)
 		copy(ram, memSeed)
+		if err := hypervisor.ProtectReadOnly(ram, fuzzTextGPA, hypervisor.PageSize); err != nil {
+			t.Fatal(err)
+		}
 		m := &Monitor{
 			cfg: Config{
 				Blocks: []BlockSpec{{Name: "storage", Path: disk}},
@@ -120,6 +135,7 @@ func FuzzHypercall(f *testing.F) {
 			mem:     hvt.Memory(ram),
 			devices: []device{nil, blk, nd},
 			waker:   -1,
+			ro:      []hvt.Range{{Start: fuzzTextGPA, End: fuzzTextGPA + hypervisor.PageSize}},
 		}
 		m.registerHypercalls()
 		if int(nr) >= len(m.handlers) || m.handlers[call] == nil {
@@ -130,7 +146,7 @@ func FuzzHypercall(f *testing.F) {
 			}
 			return
 		}
-		err := m.handlers[call](m, gpa)
+		err = m.handlers[call](m, gpa)
 		for {
 			if _, err := unix.Read(sp[1], drain); err != nil {
 				break

@@ -46,14 +46,25 @@ func (m *Monitor) guestSlice(what string, gpa, size uint64) ([]byte, error) {
 	return b, nil
 }
 
-func (m *Monitor) hcWalltime(gpa uint64) error { return ServeWalltime(m.mem, gpa) }
+// guestSliceW is guestSlice for memory the monitor writes: it must also lie
+// outside the pages the host made read-only.
+func (m *Monitor) guestSliceW(what string, gpa, size uint64) ([]byte, error) {
+	b, err := m.mem.SliceW(gpa, size, m.ro)
+	if err != nil {
+		return nil, m.guestFault("%s: %v", what, err)
+	}
+	return b, nil
+}
+
+func (m *Monitor) hcWalltime(gpa uint64) error { return ServeWalltime(m.mem, m.ro, gpa) }
 
 func (m *Monitor) hcPuts(gpa uint64) error { return ServePuts(m.mem, gpa, m.console) }
 
 // ServeWalltime serves a WALLTIME hypercall with argument gpa in guest memory
-// mem. A bad pointer gives a *GuestError. Library-function views use it too.
-func ServeWalltime(mem hvt.Memory, gpa uint64) error {
-	b, err := mem.Slice(gpa, hvt.SizeWalltime)
+// mem, whose read-only ranges are ro. A bad pointer gives a *GuestError.
+// Library-function views use it too.
+func ServeWalltime(mem hvt.Memory, ro []hvt.Range, gpa uint64) error {
+	b, err := mem.SliceW(gpa, hvt.SizeWalltime, ro)
 	if err != nil {
 		return &GuestError{Msg: "WALLTIME: " + err.Error()}
 	}
@@ -82,7 +93,7 @@ func ServePuts(mem hvt.Memory, gpa uint64, w io.Writer) error {
 // hcPoll waits until a net device is readable or the relative timeout
 // passes, and reports the ready devices by manifest index.
 func (m *Monitor) hcPoll(gpa uint64) error {
-	b, err := m.guestSlice("POLL", gpa, hvt.SizePoll)
+	b, err := m.guestSliceW("POLL", gpa, hvt.SizePoll)
 	if err != nil {
 		return err
 	}

@@ -28,9 +28,10 @@ type Monitor struct {
 
 	sys   *kvm.System
 	vm    *kvm.VM
-	kvcpu *kvm.VCPU  // created by New, owned by Run's VCPU from then on
-	ram   []byte     // the whole guest RAM mapping
-	mem   hvt.Memory // ram as the guest may address it (hypercall checks)
+	kvcpu *kvm.VCPU   // created by New, owned by Run's VCPU from then on
+	ram   []byte      // the whole guest RAM mapping
+	mem   hvt.Memory  // ram as the guest may address it (hypercall checks)
+	ro    []hvt.Range // pages read-only on the host: the monitor never writes there
 	vcpu  *hypervisor.VCPU
 
 	devices  []device // indexed like manifest.Entries; nil for entry 0
@@ -224,10 +225,21 @@ func (m *Monitor) protectText() error {
 		}
 		start := s.Vaddr &^ (hypervisor.PageSize - 1)
 		end := (s.Vaddr + s.Memsz + hypervisor.PageSize - 1) &^ (hypervisor.PageSize - 1)
-		if err := hypervisor.ProtectReadOnly(m.ram, start, end-start); err != nil {
+		if err := m.ProtectReadOnly(start, end-start); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// ProtectReadOnly makes guest memory [gpa, gpa+n) read-only on the host (and
+// so to the guest) and records it, so that no hypercall makes the monitor
+// write there. gpa and n must be page aligned. Call it before Run.
+func (m *Monitor) ProtectReadOnly(gpa, n uint64) error {
+	if err := hypervisor.ProtectReadOnly(m.ram, gpa, n); err != nil {
+		return err
+	}
+	m.ro = append(m.ro, hvt.Range{Start: gpa, End: gpa + n})
 	return nil
 }
 
@@ -267,9 +279,10 @@ func (m *Monitor) Stop() {
 	if m.vcpu != nil {
 		m.vcpu.Stop()
 	}
+	ext := m.ext
 	m.stopMu.Unlock()
-	if m.ext != nil {
-		m.ext.Stop()
+	if ext != nil {
+		ext.Stop()
 	}
 	// Under stopMu: Close may be closing the waker concurrently (a Stop
 	// from ctx's AfterFunc can outlive Run).
@@ -429,9 +442,12 @@ func (m *Monitor) Close() error {
 	if m == nil {
 		return nil
 	}
-	if m.ext != nil {
-		m.ext.Close()
-		m.ext = nil
+	m.stopMu.Lock()
+	ext := m.ext
+	m.ext = nil
+	m.stopMu.Unlock()
+	if ext != nil {
+		ext.Close()
 	}
 	for _, d := range m.devices {
 		if d != nil {

@@ -94,6 +94,9 @@ func TestGuests(t *testing.T) {
 		{name: "badhalt", guestErr: "HALT: Invalid guest access"},
 		{name: "triplefault", guestErr: "exit_reason=0x8"},
 		{name: "writetext", guestErr: "host/guest translation fault"},
+		// A hypercall asking the monitor to write into read-only text must
+		// end the guest, not fault the monitor.
+		{name: "walltext", guestErr: "WALLTIME: Invalid guest access: gpa=0x1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+strings.Join(tt.args, "_"), func(t *testing.T) {

@@ -2,10 +2,12 @@ package uaafabi
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"testing"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi/internal/cabi"
 )
 
@@ -219,4 +221,38 @@ func FuzzParseNotes(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNotesCheck checks exports and the binding array against an image's
+// segments and the guest memory size.
+func TestNotesCheck(t *testing.T) {
+	img := &hvt.Image{
+		Segments: []hvt.Segment{
+			{Vaddr: 0x100000, Filesz: 0x2000, Memsz: 0x2000, Flags: elf.PF_R | elf.PF_X},
+			{Vaddr: 0x103000, Filesz: 0x1000, Memsz: 0x5000, Flags: elf.PF_R | elf.PF_W},
+		},
+		KernelEnd: 0x108000,
+		End:       0x40001000, // a BSS-only PT_LOAD far above memory
+	}
+	const mem = 8 << 20
+	tests := []struct {
+		name  string
+		notes Notes
+		ok    bool
+	}{
+		{"export in text", Notes{Exports: []Export{{"f", 0x100010}}}, true},
+		{"export in data", Notes{Exports: []Export{{"f", 0x103010}}}, false},
+		{"export outside", Notes{Exports: []Export{{"f", 0x50}}}, false},
+		{"bindings in data/bss", Notes{Imports: []Import{{"l", "f"}}, Bindings: 0x104000}, true},
+		{"bindings in text", Notes{Imports: []Import{{"l", "f"}}, Bindings: 0x100000}, false},
+		{"bindings past the BSS segment", Notes{Imports: []Import{{"l", "f"}}, Bindings: 0x108000}, true},
+		{"bindings beyond memory", Notes{Imports: []Import{{"l", "f"}}, Bindings: 0x40000000}, false},
+		{"bindings overflow", Notes{Imports: []Import{{"l", "f"}}, Bindings: ^uint64(0) - 3}, false},
+	}
+	for _, tt := range tests {
+		err := tt.notes.Check(img, mem)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: Check = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
 }

@@ -194,10 +194,11 @@ func ValidName(s string) bool {
 	return true
 }
 
-// Check validates the notes against the loaded image's segments: every
-// export must point into an executable segment and the binding array must
-// lie in a writable one.
-func (n *Notes) Check(img *hvt.Image) error {
+// Check validates the notes against the image's segments and the guest
+// memory size: every export must point into an executable segment, and the
+// binding array must lie in writable image memory, above hvt.GuestMinBase
+// and inside guest memory.
+func (n *Notes) Check(img *hvt.Image, memSize uint64) error {
 	inSeg := func(addr, size uint64, want func(hvt.Segment) bool) bool {
 		for _, s := range img.Segments {
 			end := addr + size
@@ -216,9 +217,13 @@ func (n *Notes) Check(img *hvt.Image) error {
 	}
 	if len(n.Imports) > 0 {
 		size := uint64(len(n.Imports)) * BindingSize
+		end := n.Bindings + size
 		ok := inSeg(n.Bindings, size, hvt.Segment.Writable)
-		if !ok && n.Bindings >= img.KernelEnd && n.Bindings+size <= img.End && n.Bindings+size > n.Bindings {
+		if !ok && n.Bindings >= img.KernelEnd && end <= img.End && end > n.Bindings {
 			ok = true // in .bss, past the last segment with file contents
+		}
+		if ok && (n.Bindings < hvt.GuestMinBase || end < n.Bindings || end > memSize) {
+			ok = false // img.End counts BSS-only segments nothing checked against memory
 		}
 		if !ok {
 			return fmt.Errorf("%w: binding array at %#x (%d bytes) is not in writable image memory", ErrBadNote, n.Bindings, size)
