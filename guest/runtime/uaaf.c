@@ -100,7 +100,8 @@ void rt_uaaf_dispatch(void)
         h->status = UAAF_E2BIG;
         return;
     }
-    memcpy(in_buf, RT_UAAF_DATA, in_len);
+    if (in_len) /* skip the call: every instruction counts when emulated */
+        memcpy(in_buf, RT_UAAF_DATA, in_len);
     uaaf_fn_impl impl = (uaaf_fn_impl)(uintptr_t)__uaaf_exports_start[fn].addr;
     ret = impl(in_buf, in_len, out_buf, out_cap);
     if (ret < 0) {
@@ -109,7 +110,7 @@ void rt_uaaf_dispatch(void)
             ret = UAAF_EBADRET;
     } else if (ret > (long)out_cap) {
         ret = UAAF_E2BIG;
-    } else {
+    } else if (ret > 0) {
         memcpy(RT_UAAF_DATA, out_buf, (size_t)ret);
     }
     h->status = (int32_t)ret;
@@ -180,7 +181,8 @@ long uaaf_call(uaaf_fn_t f, const void *in, size_t in_len, void *out,
     h->out_cap = (uint32_t)out_cap;
     h->status = UAAF_EFAULT; /* stays if the callee never answers */
     h->seq = ++call_seq;
-    memcpy(RT_UAAF_DATA, in, in_len);
+    if (in_len)
+        memcpy(RT_UAAF_DATA, in, in_len);
     __asm__ __volatile__("" : : : "memory");
     ((void (*)(uint64_t))UAAF_TRAMP_CALL)(view);
     __asm__ __volatile__("" : : : "memory");
@@ -189,7 +191,8 @@ long uaaf_call(uaaf_fn_t f, const void *in, size_t in_len, void *out,
     if (status >= 0) {
         if ((uint32_t)status > out_cap)
             return UAAF_E2BIG;
-        memcpy(out, RT_UAAF_DATA, (size_t)status);
+        if (status > 0)
+            memcpy(out, RT_UAAF_DATA, (size_t)status);
     }
     return status;
 }
