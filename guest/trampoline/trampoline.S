@@ -61,6 +61,7 @@ tramp_call:
     .org 0x040, 0xcc
 /* +0x040: back in view 0 after the callee switched home. */
 caller_resume:
+    cld                 /* SysV wants DF=0; on vmfunc the callee's RFLAGS carry over */
     movq VD_RSP, %rsp
     popq %r15
     popq %r14
@@ -74,6 +75,7 @@ caller_resume:
 /* +0x080: in view k: run the library's dispatcher on its own stack, then
  * switch home to view 0. */
 callee_entry:
+    cld                 /* likewise for the caller's RFLAGS */
     movq VD_RSP, %rsp
     callq *VD_DISPATCH
     xorl %ecx, %ecx
