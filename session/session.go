@@ -124,7 +124,7 @@ func New(cfg Config) (s *Session, err error) {
 		if err != nil {
 			return s, err
 		}
-		if cfg.Eager {
+		if cfg.Eager && cfg.Backend == uaafabi.BackendExit { // vmfunc views exist from bind on
 			for _, v := range s.views {
 				if err := s.start(v); err != nil {
 					return s, err
@@ -157,7 +157,6 @@ func (s *Session) bind() error {
 	if err != nil {
 		return err
 	}
-	_ = index
 	for i, name := range order {
 		lf, err := s.cfg.Registry.Acquire(name)
 		if err != nil {
