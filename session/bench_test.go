@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 )
 
@@ -30,7 +31,14 @@ import (
 // path) and kernel-exits/call.
 func BenchmarkCall(b *testing.B) {
 	reg := newRegistry(b, "testfns")
-	r, err := MeasureCalls(reg, kvmtest.GuestImage(b, "callbench"), max(b.N, 10))
+	var tr Counter
+	if c, err := kvmtrace.New(kvmtrace.EmulateInsn, kvmtrace.UserspaceExit); err == nil {
+		defer c.Close()
+		tr = c
+	} else {
+		b.Logf("no kernel-side counts: %v", err)
+	}
+	r, err := MeasureCalls(reg, kvmtest.GuestImage(b, "callbench"), max(b.N, 10), tr)
 	if err != nil {
 		b.Fatal(err)
 	}

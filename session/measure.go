@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/libfuncs"
 )
@@ -62,12 +61,26 @@ func runCallbench(reg *libfuncs.Registry, image string, args ...string) (ns floa
 	return 0, 0, fmt.Errorf("callbench printed no BENCH line:\n%s", out.String())
 }
 
+// Counter reads host-wide counts of KVM events by name (kvmtrace.Counter
+// does, with eBPF). It is an interface so that the uaaf binary need not
+// link the eBPF library.
+type Counter interface {
+	Read() (map[string]uint64, error)
+}
+
+// Event names MeasureCalls reads from a Counter (the KVM tracepoints).
+const (
+	EventEmulateInsn   = "kvm_emulate_insn"
+	EventUserspaceExit = "kvm_userspace_exit"
+)
+
 // MeasureCalls measures n calls of testfns.nop made by the callbench
 // session image, against n WALLTIME hypercalls from the same image, on the
-// exit backend. reg must be able to provide "testfns". Where eBPF is
-// available it adds the kernel's counts, per operation, from the difference
-// between runs of n and 2n (which cancels boot and halt).
-func MeasureCalls(reg *libfuncs.Registry, image string, n int) (CallResult, error) {
+// exit backend. reg must be able to provide "testfns". With a Counter of
+// EventEmulateInsn and EventUserspaceExit it adds the kernel's counts, per
+// operation, from the difference between runs of n and 2n (which cancels
+// boot and halt); tr may be nil.
+func MeasureCalls(reg *libfuncs.Registry, image string, n int, tr Counter) (CallResult, error) {
 	r := CallResult{N: n}
 	hcNs, _, err := runCallbench(reg, image, "hc", strconv.Itoa(n))
 	if err != nil {
@@ -81,12 +94,10 @@ func MeasureCalls(reg *libfuncs.Registry, image string, n int) (CallResult, erro
 	r.XHypercall = callNs / hcNs
 	r.ExitsPerCall = float64(exits) / float64(n)
 
-	tr, err := kvmtrace.New(kvmtrace.EmulateInsn, kvmtrace.UserspaceExit)
-	if err != nil {
-		r.TraceError = err.Error()
+	if tr == nil {
+		r.TraceError = "no kernel event counter given"
 		return r, nil
 	}
-	defer tr.Close()
 	count := func(args ...string) (map[string]float64, error) {
 		var one, two map[string]uint64
 		for i, k := range []int{n, 2 * n} {
@@ -126,9 +137,9 @@ func MeasureCalls(reg *libfuncs.Registry, image string, n int) (CallResult, erro
 		return r, err
 	}
 	r.Traced = true
-	r.InsnsHypercall = hc[kvmtrace.EmulateInsn]
-	r.InsnsCall = call[kvmtrace.EmulateInsn]
-	r.KernelExits = call[kvmtrace.UserspaceExit]
+	r.InsnsHypercall = hc[EventEmulateInsn]
+	r.InsnsCall = call[EventEmulateInsn]
+	r.KernelExits = call[EventUserspaceExit]
 	return r, nil
 }
 
