@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -247,10 +246,13 @@ func (m *Monitor) hcNetRead(gpa uint64) error {
 }
 
 // randomMAC returns a random unicast, locally administered MAC address.
+// It reads the kernel's random pool directly (getrandom(2)), as solo5-hvt
+// reads /dev/urandom: crypto/rand would link and initialise the crypto
+// packages in every uaaf start.
 func randomMAC() ([6]byte, error) {
 	var mac [6]byte
-	if _, err := rand.Read(mac[:]); err != nil {
-		return mac, err
+	if n, err := unix.Getrandom(mac[:], 0); err != nil || n != len(mac) {
+		return mac, fmt.Errorf("getrandom: %d bytes, %v", n, err)
 	}
 	mac[0] = mac[0]&^0x01 | 0x02
 	return mac, nil

@@ -1,8 +1,8 @@
 package monitor
 
 import (
+	"errors"
 	"fmt"
-	"net"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,15 +16,15 @@ func openNet(spec NetSpec) (*netDevice, error) {
 	}
 	d := &netDevice{fd: -1, mtu: 1500}
 	if spec.Iface != "" {
-		ifi, err := net.InterfaceByName(spec.Iface)
+		up, mtu, err := ifaceState(spec.Iface)
 		if err != nil {
 			return nil, fail("Could not attach interface %s: %v", spec.Iface, err)
 		}
-		if ifi.Flags&net.FlagUp == 0 {
+		if !up {
 			return nil, fail("Could not attach interface %s: interface is down", spec.Iface)
 		}
-		if ifi.MTU > 0 && ifi.MTU <= 0xffff {
-			d.mtu = uint16(ifi.MTU)
+		if mtu > 0 && mtu <= 0xffff {
+			d.mtu = uint16(mtu)
 		}
 		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -66,4 +66,30 @@ func openNet(spec NetSpec) (*netDevice, error) {
 		d.mac = mac
 	}
 	return d, nil
+}
+
+// ifaceState returns whether interface name exists and is up, and its MTU,
+// from SIOCGIFFLAGS and SIOCGIFMTU (without the net package, which uaaf
+// does not otherwise need).
+func ifaceState(name string) (up bool, mtu uint32, err error) {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false, 0, err
+	}
+	defer unix.Close(s)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return false, 0, err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return false, 0, fmt.Errorf("no such interface")
+		}
+		return false, 0, err
+	}
+	up = ifr.Uint16()&unix.IFF_UP != 0
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFMTU, ifr); err != nil {
+		return false, 0, err
+	}
+	return up, ifr.Uint32(), nil
 }
