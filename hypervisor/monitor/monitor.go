@@ -124,6 +124,9 @@ func New(cfg Config) (m *Monitor, err error) {
 	// touches only sys, vm and kvcpu, which nothing here reads before the
 	// join. Solo5 reports KVM errors before image-loading errors, so the
 	// join comes first.
+	if err := m.mapRAM(); err != nil {
+		return m, err
+	}
 	kvmDone := make(chan error, 1)
 	go func() { kvmDone <- m.openKVM() }()
 	loadErr := m.loadImage(f)
@@ -132,9 +135,6 @@ func New(cfg Config) (m *Monitor, err error) {
 	}
 	if loadErr != nil {
 		return m, loadErr
-	}
-	if err := m.vm.MapMemory(0, 0, m.ram, 0); err != nil {
-		return m, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
 	}
 	if err := m.attachDevices(); err != nil {
 		return m, err
@@ -161,9 +161,8 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// loadImage maps guest RAM (or takes Config.RAM), loads the ELF segments
-// into it and makes the read-only ones read-only on the host.
-func (m *Monitor) loadImage(f *os.File) (err error) {
+// mapRAM maps guest RAM (or takes Config.RAM).
+func (m *Monitor) mapRAM() (err error) {
 	if m.cfg.RAM != nil {
 		if uint64(len(m.cfg.RAM)) != m.cfg.MemSize {
 			return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest RAM is %d bytes, memory size %d", len(m.cfg.RAM), m.cfg.MemSize)}
@@ -173,6 +172,12 @@ func (m *Monitor) loadImage(f *os.File) (err error) {
 		return &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
 	}
 	m.mem = hvt.Memory(m.ram)
+	return nil
+}
+
+// loadImage loads the ELF segments into guest RAM and makes the read-only
+// ones read-only on the host.
+func (m *Monitor) loadImage(f *os.File) (err error) {
 	if err := m.img.Load(f, m.ram); err != nil {
 		return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", m.cfg.Kernel, err), Err: err}
 	}
@@ -182,9 +187,13 @@ func (m *Monitor) loadImage(f *os.File) (err error) {
 	return nil
 }
 
-// openKVM opens the KVM device, checks the capabilities hvt needs, and
-// creates the VM and its vCPU with the CPUID KVM supports. It may run on any
-// thread; the vCPU is run later from Run's.
+// openKVM opens the KVM device, checks the capabilities hvt needs, creates
+// the VM with guest RAM as memslot 0 and its vCPU with the CPUID KVM
+// supports. It may run on any thread; the vCPU is run later from Run's. The
+// independent ioctls overlap: the CPUID query with VM creation, the
+// memslot with the vCPU's creation (each is a few hundred microseconds of
+// KVM work here). It reads only m.cfg and m.ram and writes only sys, vm
+// and kvcpu.
 func (m *Monitor) openKVM() error {
 	path := m.cfg.KVMPath
 	if path == "" {
@@ -200,17 +209,37 @@ func (m *Monitor) openKVM() error {
 	if n, err := m.sys.CheckExtension(kvm.CapGetTSCKHz); err != nil || n != 1 {
 		return &Error{Kind: ErrHost, Msg: "KVM: KVM_CAP_GET_TSC_KHZ unavailable", Err: kvm.ErrMissingCap}
 	}
-	if m.vm, err = m.sys.CreateVM(); err != nil {
+	type cpuidResult struct {
+		entries []kvm.CPUIDEntry2
+		err     error
+	}
+	cpuidc := make(chan cpuidResult, 1)
+	go func() {
+		e, err := m.sys.SupportedCPUID()
+		cpuidc <- cpuidResult{e, err}
+	}()
+	vm, err := m.sys.CreateVM()
+	if err != nil {
+		<-cpuidc
 		return &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
 	}
-	if m.kvcpu, err = m.vm.CreateVCPU(0); err != nil {
-		return m.hostErr(err)
+	m.vm = vm
+	slotc := make(chan error, 1)
+	go func() { slotc <- vm.MapMemory(0, 0, m.ram, 0) }()
+	kvcpu, vcpuErr := vm.CreateVCPU(0)
+	cr := <-cpuidc
+	slotErr := <-slotc
+	if vcpuErr != nil {
+		return m.hostErr(vcpuErr)
 	}
-	cpuid, err := m.sys.SupportedCPUID()
-	if err != nil {
-		return m.hostErr(err)
+	m.kvcpu = kvcpu
+	if cr.err != nil {
+		return m.hostErr(cr.err)
 	}
-	if err := m.kvcpu.SetCPUID(cpuid); err != nil {
+	if slotErr != nil {
+		return m.hostErr(slotErr)
+	}
+	if err := m.kvcpu.SetCPUID(cr.entries); err != nil {
 		return m.hostErr(err)
 	}
 	return nil
