@@ -32,7 +32,6 @@ type VCPU struct {
 	tid     int        // OS thread running the vCPU, 0 before Start
 	closed  bool       // Close has run; K must not be touched
 	stopped atomic.Bool
-	onStop  []func()
 }
 
 // NewVCPU wraps k.
@@ -51,11 +50,6 @@ func (v *VCPU) Start() {
 	}
 }
 
-// OnStop registers f to run (on the stopping goroutine) when Stop is called,
-// for waking the vCPU thread out of host waits it may be blocked in (for
-// example the poll hypercall). Register before Start.
-func (v *VCPU) OnStop(f func()) { v.onStop = append(v.onStop, f) }
-
 // Stop makes the vCPU's current or next Run return ErrStopped.
 func (v *VCPU) Stop() {
 	if v.stopped.Swap(true) {
@@ -72,9 +66,6 @@ func (v *VCPU) Stop() {
 		}
 	}
 	v.mu.Unlock()
-	for _, f := range v.onStop {
-		f()
-	}
 }
 
 // Stopped reports whether Stop has been called.

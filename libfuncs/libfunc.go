@@ -206,7 +206,6 @@ type Instance struct {
 	vcpu    *hypervisor.VCPU
 	console io.Writer
 	started bool
-	timeout chan struct{} // closed by the deadline timer
 
 	exits atomic.Uint64 // VM exits of this instance
 }

@@ -1,7 +1,6 @@
 package kvm
 
 import (
-	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -101,6 +100,3 @@ func ioctlInt(fd int, req, arg uintptr) (int, error) {
 		return -1, fmt.Errorf("%s: %w", ioctlName(req), e)
 	}
 }
-
-// isErrno reports whether err wraps errno e.
-func isErrno(err error, e unix.Errno) bool { return errors.Is(err, e) }
