@@ -62,9 +62,12 @@ fuzz: ## run every fuzz target for 20 s each
 			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=20s -fuzzminimizetime=1s $$p || exit 1; \
 		done; done
 
-lint: ## gofmt, go vet, go.mod tidiness
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## gofmt, go vet, staticcheck, go.mod tidiness
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
 
 kmod: ## build the kernel module against KDIR (default: an installed /lib/modules/*/build)
