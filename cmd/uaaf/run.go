@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,7 +36,10 @@ type signalError struct{ sig syscall.Signal }
 
 func (e signalError) Error() string { return fmt.Sprintf("Exiting on signal %d", int(e.sig)) }
 
-func runMain(stdout, stderr interface{ Write([]byte) (int, error) }, argv []string) error {
+func runMain(stdout, stderr io.Writer, argv []string) error {
+	if stdout == nil {
+		stdout = os.Stdout
+	}
 	if stderr == nil {
 		stderr = os.Stderr
 	}
@@ -54,7 +58,7 @@ func runMain(stdout, stderr interface{ Write([]byte) (int, error) }, argv []stri
 	if args.MemAdjusted {
 		fmt.Fprintf(stderr, "uaaf: WARNING: adjusting memory to %d bytes\n", args.Config.MemSize)
 	}
-	args.Config.Console = os.Stdout
+	args.Config.Console = stdout // the guest's console: the app's writer, os.Stdout by default
 	args.Config.Log = stderr
 
 	r, err := newRunner(args, stderr)
