@@ -25,10 +25,14 @@ func (m *Monitor) cmdline() (string, error) {
 	return s, nil
 }
 
-// writeBootState writes the boot GDT, page tables, manifest copy and command
-// line into guest memory. Boot info itself needs the TSC frequency from the
-// vCPU and is written by initVCPU.
+// writeBootState writes the boot GDT, page tables, boot info, manifest copy
+// and command line into guest memory. The vCPU must exist: boot info carries
+// its TSC frequency.
 func (m *Monitor) writeBootState(cmdline string) error {
+	khz, err := m.kvcpu.TSCKHz()
+	if err != nil {
+		return &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
+	}
 	x86.WriteBootGDT(m.ram)
 	if err := x86.WriteBootPageTables(m.ram, m.cfg.MemSize); err != nil {
 		return &Error{Kind: ErrConfig, Msg: err.Error(), Err: err}
@@ -38,19 +42,21 @@ func (m *Monitor) writeBootState(cmdline string) error {
 	cmdGPA := manifestGPA + uint64(len(mft))
 	n := copy(m.ram[cmdGPA:cmdGPA+hvt.CmdlineSize-1], cmdline)
 	m.ram[cmdGPA+uint64(n)] = 0
-	m.bootInfo = hvt.BootInfo{
-		MemSize:   m.cfg.MemSize,
-		KernelEnd: m.img.KernelEnd,
-		Cmdline:   cmdGPA,
-		Manifest:  manifestGPA,
+	bi := hvt.BootInfo{
+		MemSize:      m.cfg.MemSize,
+		KernelEnd:    m.img.KernelEnd,
+		CPUCycleFreq: khz * 1000,
+		Cmdline:      cmdGPA,
+		Manifest:     manifestGPA,
 	}
+	bi.Encode(m.ram[hvt.BootInfoGPA:])
 	return nil
 }
 
-// initVCPU gives the vCPU the state an hvt guest starts in (its CPUID was
-// set when it was created): 64-bit long mode with the boot GDT and page tables, RIP at the
-// entry point, RSP at the top of memory, RDI pointing at boot info.
-// It runs on the vCPU thread.
+// initVCPU gives the vCPU the registers an hvt guest starts with (its CPUID
+// was set when it was created): 64-bit long mode with the boot GDT and page
+// tables, RIP at the entry point, RSP at the top of memory, RDI pointing at
+// boot info. It runs on the vCPU thread.
 func (m *Monitor) initVCPU() error {
 	k := m.vcpu.K
 	code := kvm.Segment{
@@ -74,13 +80,6 @@ func (m *Monitor) initVCPU() error {
 	if err := k.SetSregs(&sregs); err != nil {
 		return m.hostErr(err)
 	}
-	khz, err := k.TSCKHz()
-	if err != nil {
-		return &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
-	}
-	m.tscHz = khz * 1000
-	m.bootInfo.CPUCycleFreq = m.tscHz
-	m.bootInfo.Encode(m.ram[hvt.BootInfoGPA:])
 	regs := kvm.Regs{
 		RIP:    m.img.Entry,
 		RSP:    m.cfg.MemSize - 8,

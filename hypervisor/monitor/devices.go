@@ -118,11 +118,13 @@ func openBlock(spec BlockSpec) (*blockDevice, error) {
 
 func (d *blockDevice) close() { d.f.Close() }
 
-func (m *Monitor) blockDev(handle uint64) *blockDevice {
-	if handle >= uint64(len(m.devices)) {
-		return nil
+// deviceAt returns the device of type T at manifest index handle (a guest
+// value), or the zero T if there is none of that type.
+func deviceAt[T device](m *Monitor, handle uint64) T {
+	var d T
+	if handle < uint64(len(m.devices)) {
+		d, _ = m.devices[handle].(T)
 	}
-	d, _ := m.devices[handle].(*blockDevice)
 	return d
 }
 
@@ -142,21 +144,17 @@ func (m *Monitor) blockIO(gpa uint64, write bool) error {
 		return err
 	}
 	req := hvt.DecodeBlockIO(b)
-	d := m.blockDev(req.Handle)
+	d := deviceAt[*blockDevice](m, req.Handle)
 	if d == nil {
 		putRet(b, hvt.OffBlockRet, hvt.ResultEInval)
 		return nil
 	}
-	slice := m.guestSlice
-	if !write { // the device's bytes land in guest memory
-		slice = m.guestSliceW
-	}
-	data, err := slice(name, req.Data, req.Len)
+	data, err := m.guestBuf(name, req.Data, req.Len, !write) // a read fills guest memory
 	if err != nil {
 		return err
 	}
 	end := req.Offset + req.Len
-	if req.Len > 1<<62 || req.Offset >= d.capacity || end < req.Offset || end > d.capacity {
+	if req.Offset >= d.capacity || end < req.Offset || end > d.capacity {
 		putRet(b, hvt.OffBlockRet, hvt.ResultEInval)
 		return nil
 	}
@@ -186,36 +184,24 @@ type netDevice struct {
 
 func (d *netDevice) close() { unix.Close(d.fd) }
 
-func (m *Monitor) netDev(handle uint64) *netDevice {
-	if handle >= uint64(len(m.devices)) {
-		return nil
-	}
-	d, _ := m.devices[handle].(*netDevice)
-	return d
-}
-
 // netRequest decodes a NET_READ/NET_WRITE argument struct and checks its
-// buffer. d is nil (and EINVAL already returned to the guest) for a handle
-// that is not a net device; err ends the guest.
-func (m *Monitor) netRequest(name string, gpa uint64) (b []byte, d *netDevice, data []byte, err error) {
+// buffer (which a read fills). d is nil (and EINVAL already returned to the
+// guest) for a handle that is not a net device; err ends the guest.
+func (m *Monitor) netRequest(name string, gpa uint64, read bool) (b []byte, d *netDevice, data []byte, err error) {
 	if b, err = m.guestSliceW(name, gpa, hvt.SizeNetIO); err != nil {
 		return nil, nil, nil, err
 	}
 	req := hvt.DecodeNetIO(b)
-	if d = m.netDev(req.Handle); d == nil {
+	if d = deviceAt[*netDevice](m, req.Handle); d == nil {
 		putRet(b, hvt.OffNetRet, hvt.ResultEInval)
 		return b, nil, nil, nil
 	}
-	if name == "NET_READ" { // the frame lands in guest memory
-		data, err = m.guestSliceW(name, req.Data, req.Len)
-	} else {
-		data, err = m.guestSlice(name, req.Data, req.Len)
-	}
+	data, err = m.guestBuf(name, req.Data, req.Len, read)
 	return b, d, data, err
 }
 
 func (m *Monitor) hcNetWrite(gpa uint64) error {
-	b, d, data, err := m.netRequest("NET_WRITE", gpa)
+	b, d, data, err := m.netRequest("NET_WRITE", gpa, false)
 	if err != nil || d == nil {
 		return err
 	}
@@ -228,7 +214,7 @@ func (m *Monitor) hcNetWrite(gpa uint64) error {
 }
 
 func (m *Monitor) hcNetRead(gpa uint64) error {
-	b, d, data, err := m.netRequest("NET_READ", gpa)
+	b, d, data, err := m.netRequest("NET_READ", gpa, true)
 	if err != nil || d == nil {
 		return err
 	}

@@ -36,20 +36,26 @@ func (m *Monitor) registerHypercalls() {
 	}
 }
 
-// guestSlice checks a guest pointer and turns a bad one into the fatal
-// GuestError solo5-hvt gives.
+// guestSlice checks a guest pointer the monitor only reads through and turns
+// a bad one into the fatal GuestError solo5-hvt gives.
 func (m *Monitor) guestSlice(what string, gpa, size uint64) ([]byte, error) {
-	b, err := m.mem.Slice(gpa, size)
-	if err != nil {
-		return nil, m.guestFault("%s: %v", what, err)
-	}
-	return b, nil
+	return m.guestBuf(what, gpa, size, false)
 }
 
 // guestSliceW is guestSlice for memory the monitor writes: it must also lie
 // outside the pages the host made read-only.
 func (m *Monitor) guestSliceW(what string, gpa, size uint64) ([]byte, error) {
-	b, err := m.mem.SliceW(gpa, size, m.ro)
+	return m.guestBuf(what, gpa, size, true)
+}
+
+// guestBuf checks the size bytes at gpa; hostWrites says whether the monitor
+// will write them (a result, or a buffer a read fills).
+func (m *Monitor) guestBuf(what string, gpa, size uint64, hostWrites bool) ([]byte, error) {
+	var ro []hvt.Range
+	if hostWrites {
+		ro = m.ro
+	}
+	b, err := m.mem.SliceW(gpa, size, ro)
 	if err != nil {
 		return nil, m.guestFault("%s: %v", what, err)
 	}

@@ -34,10 +34,8 @@ type Monitor struct {
 	ro    []hvt.Range // pages read-only on the host: the monitor never writes there
 	vcpu  *hypervisor.VCPU
 
-	devices  []device // indexed like manifest.Entries; nil for entry 0
-	waker    int      // eventfd that wakes a blocked poll on Stop
-	tscHz    uint64
-	bootInfo hvt.BootInfo
+	devices []device // indexed like manifest.Entries; nil for entry 0
+	waker   int      // eventfd that wakes a blocked poll on Stop
 
 	pollFDs   []unix.PollFd // net device fds, then waker
 	pollIndex []uint        // manifest index of pollFDs[i]
@@ -70,8 +68,8 @@ type Stats struct {
 
 // New loads the image named by cfg.Kernel, checks it and the configuration
 // the way solo5-hvt does (in the same order, with the same messages), creates
-// the VM, loads the guest into its memory and attaches the devices. The vCPU
-// is created by Run, on the thread that runs it.
+// the VM and its vCPU, loads the guest and its boot state into memory and
+// attaches the devices. Run then runs the vCPU on its own locked thread.
 func New(cfg Config) (m *Monitor, err error) {
 	start := time.Now()
 	m = &Monitor{cfg: cfg, console: cfg.Console, log: cfg.Log, waker: -1}
@@ -221,7 +219,7 @@ func (m *Monitor) openKVM() error {
 	vm, err := m.sys.CreateVM()
 	if err != nil {
 		<-cpuidc
-		return &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+		return m.hostErr(err)
 	}
 	m.vm = vm
 	slotc := make(chan error, 1)
@@ -366,18 +364,7 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	runStart := time.Now()
 	defer func() { m.stats.Run = time.Since(runStart) }()
 	for !m.halted {
-		reason, err := v.Run()
-		if err != nil {
-			if errors.Is(err, hypervisor.ErrStopped) {
-				return 0, stoppedErr(ctx, err)
-			}
-			if errors.Is(err, unix.EFAULT) {
-				return 0, m.guestFault("KVM: host/guest translation fault: rip=0x%x", m.rip())
-			}
-			return 0, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
-		}
-		m.stats.Exits++
-		if err := m.handleExit(reason); err != nil {
+		if err := m.step(v); err != nil {
 			if errors.Is(err, hypervisor.ErrStopped) {
 				return 0, stoppedErr(ctx, err)
 			}
@@ -385,6 +372,21 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 		}
 	}
 	return m.status, nil
+}
+
+// step enters the guest once and serves the exit it comes back with.
+func (m *Monitor) step(v *hypervisor.VCPU) error {
+	reason, err := v.Run()
+	switch {
+	case errors.Is(err, hypervisor.ErrStopped):
+		return err
+	case errors.Is(err, unix.EFAULT):
+		return m.guestFault("KVM: host/guest translation fault: rip=0x%x", m.rip())
+	case err != nil:
+		return m.hostErr(err)
+	}
+	m.stats.Exits++
+	return m.handleExit(reason)
 }
 
 // handleExit dispatches one KVM exit. Only port I/O to the hypercall ports is
