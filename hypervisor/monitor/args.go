@@ -128,10 +128,11 @@ func ParseArgs(argv []string) (*Args, error) {
 			w = w + "=" + opts[i+1]
 			i++
 		}
-		if handled, err := a.uaafOption(w); handled || err != nil {
-			if err != nil {
-				return nil, err
-			}
+		handled, err := a.uaafOption(w)
+		if err != nil {
+			return nil, err
+		}
+		if handled {
 			continue
 		}
 		if err := a.option(w, sectors, macs); err != nil {

@@ -43,8 +43,8 @@ type Config struct {
 // use it to bind library functions and serve view switches; library preload
 // uses it to stop a library once it reports ready.
 type Extension interface {
-	// Prepare runs at the end of New, after the image, boot state and
-	// devices are in place and before the vCPU exists.
+	// Prepare runs at the end of New, after the image, boot state,
+	// devices and vCPU are in place and before the vCPU first runs.
 	Prepare(m *Monitor) error
 	// VCPUReady runs in Run on the vCPU thread once the vCPU has its boot
 	// state, before it first enters the guest.
