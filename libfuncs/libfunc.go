@@ -172,15 +172,21 @@ func (lf *LibFunc) destroy() {
 }
 
 func (lf *LibFunc) info() Info {
-	in := Info{Name: lf.Name, Path: lf.Path, Refs: lf.refs, Pinned: lf.pinned, MemSize: lf.memSize, Preload: lf.preload}
-	for _, e := range lf.Exports {
-		in.Exports = append(in.Exports, e.Name)
-	}
+	in := Info{Name: lf.Name, Path: lf.Path, Refs: lf.refs, Pinned: lf.pinned, MemSize: lf.memSize, Preload: lf.preload, Exports: lf.ExportNames()}
 	var st unix.Stat_t
 	if lf.memfd >= 0 && unix.Fstat(lf.memfd, &st) == nil {
 		in.Resident = uint64(st.Blocks) * 512
 	}
 	return in
+}
+
+// ExportNames returns the names of the library's exports, in index order.
+func (lf *LibFunc) ExportNames() []string {
+	names := make([]string, len(lf.Exports))
+	for i, e := range lf.Exports {
+		names[i] = e.Name
+	}
+	return names
 }
 
 // ExportIndex returns the index of export fn.

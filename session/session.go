@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,7 +45,8 @@ type Session struct {
 	notes *uaafabi.Notes
 	sw    switcher.Switcher
 
-	views []*view // views[i] is EPTP index i+1
+	views    []*view   // views[i] is EPTP index i+1
+	bindings []binding // bindings[i] resolves import i (written into guest memory)
 
 	mu sync.Mutex // guards the views' instance state and counters for Row
 
@@ -52,6 +54,9 @@ type Session struct {
 	bindTime time.Duration
 	released bool
 }
+
+// binding is where import i goes: struct uaaf_binding.
+type binding struct{ view, fn uint32 }
 
 // view is one EPTP-list entry: a library and this session's instance of it.
 type view struct {
@@ -166,22 +171,13 @@ func (s *Session) bind() error {
 	}
 	for _, imp := range s.notes.Imports {
 		v := s.views[index[imp.Lib]-1]
-		if _, ok := v.lib.ExportIndex(imp.Fn); !ok {
-			return fmt.Errorf("%w: function %s.%s: library %s (%s) exports %s", ErrUnresolved, imp.Lib, imp.Fn, imp.Lib, v.lib.Path, exportList(v.lib))
+		fn, ok := v.lib.ExportIndex(imp.Fn)
+		if !ok {
+			return fmt.Errorf("%w: function %s.%s: library %s (%s) exports %s", ErrUnresolved, imp.Lib, imp.Fn, imp.Lib, v.lib.Path, strings.Join(v.lib.ExportNames(), ", "))
 		}
+		s.bindings = append(s.bindings, binding{view: uint32(v.index), fn: uint32(fn)})
 	}
 	return nil
-}
-
-func exportList(lf *libfuncs.LibFunc) string {
-	s := ""
-	for i, e := range lf.Exports {
-		if i > 0 {
-			s += ", "
-		}
-		s += e.Name
-	}
-	return s
 }
 
 // vmfuncLayout prepares the views for the vmfunc backend: every library
@@ -226,16 +222,10 @@ func (e *sessionExt) Prepare(m *monitor.Monitor) error {
 	if err := m.ProtectReadOnly(uaafabi.TrampGPA, 4096); err != nil {
 		return err
 	}
-	index := map[string]*view{}
-	for _, v := range s.views {
-		index[v.lib.Name] = v
-	}
 	b := ram[s.notes.Bindings:]
-	for i, imp := range s.notes.Imports {
-		v := index[imp.Lib]
-		fn, _ := v.lib.ExportIndex(imp.Fn)
-		binary.LittleEndian.PutUint32(b[i*uaafabi.BindingSize:], uint32(v.index))
-		binary.LittleEndian.PutUint32(b[i*uaafabi.BindingSize+4:], uint32(fn))
+	for i, bd := range s.bindings {
+		binary.LittleEndian.PutUint32(b[i*uaafabi.BindingSize:], bd.view)
+		binary.LittleEndian.PutUint32(b[i*uaafabi.BindingSize+4:], bd.fn)
 	}
 	return nil
 }

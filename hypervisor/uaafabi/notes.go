@@ -52,16 +52,6 @@ func (n *Notes) IsLibrary() bool { return len(n.Exports) > 0 }
 // IsSession reports whether the image imports functions.
 func (n *Notes) IsSession() bool { return len(n.Imports) > 0 }
 
-// ExportIndex returns the index of the export named name.
-func (n *Notes) ExportIndex(name string) (int, bool) {
-	for i, e := range n.Exports {
-		if e.Name == name {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
 // ReadNotes reads and validates the UaaF notes of the hvt image of size
 // bytes at r. Missing notes are not an error. An image may not both export
 // and import. Errors wrap ErrBadNote.
