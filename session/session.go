@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -336,17 +337,26 @@ func (sv *sessionViews) Discard(index uint32, why error) {
 	} else {
 		fmt.Fprintf(s.logw(), "uaaf: library %s: %v; instance discarded\n", v.lib.Name, why)
 	}
-	s.mu.Lock()
-	v.exits += v.inst.Exits()
-	s.mu.Unlock()
-	v.inst.Close()
-	s.mu.Lock()
-	v.inst, v.discarded = nil, true
-	v.faults++
-	s.mu.Unlock()
+	s.dropInstance(v, true).Close()
 }
 
-func (s *Session) logw() interface{ Write([]byte) (int, error) } {
+// dropInstance detaches v's instance (keeping its exit count for the S-F
+// row) and returns it for the caller to close, outside s.mu. discarded
+// marks a broken one.
+func (s *Session) dropInstance(v *view, discarded bool) *libfuncs.Instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := v.inst
+	v.exits += in.Exits()
+	v.inst = nil
+	if discarded {
+		v.discarded = true
+		v.faults++
+	}
+	return in
+}
+
+func (s *Session) logw() io.Writer {
 	if s.cfg.Monitor.Log != nil {
 		return s.cfg.Monitor.Log
 	}
@@ -413,10 +423,7 @@ func (s *Session) Close() error {
 	}
 	for _, v := range s.views {
 		if v.inst != nil {
-			v.inst.Close()
-			s.mu.Lock()
-			v.inst = nil
-			s.mu.Unlock()
+			s.dropInstance(v, false).Close()
 		}
 	}
 	if a, ok := s.sw.(switcher.Attacher); ok {
