@@ -29,7 +29,7 @@ type LibFunc struct {
 	memfd   int // pristine memory: the library's RAM at its ready point
 	memSize uint64
 	sregs   kvm.Sregs   // special registers at the ready point (GDT, IDT, TR, FS base …)
-	ro      [][2]uint64 // page ranges to map read-only in instances
+	ro      []hvt.Range // pages read-only in every instance: text, rodata, trampoline
 	preload time.Duration
 
 	refs   int
@@ -46,7 +46,7 @@ func (r *Registry) load(name, path string) (*LibFunc, error) {
 	start := time.Now()
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %s: %w", ErrNotFound, name, path, unwrapPath(err))
+		return nil, fmt.Errorf("%w: %s: %w", ErrNotFound, name, monitor.CouldNotOpen(path, err))
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -94,6 +94,9 @@ func (r *Registry) load(name, path string) (*LibFunc, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), preloadTimeout)
 	status, err := m.Run(ctx)
 	cancel()
+	// What the monitor made read-only (text, rodata), plus the trampoline
+	// page, stays read-only in every instance.
+	lf.ro = append(m.ReadOnly(), hvt.Range{Start: uaafabi.TrampGPA, End: uaafabi.TrampGPA + 4096})
 	m.Close()
 	switch {
 	case err != nil:
@@ -101,22 +104,9 @@ func (r *Registry) load(name, path string) (*LibFunc, error) {
 	case !pre.ready:
 		return nil, fmt.Errorf("%w: %s exited with status %d before serving (does it call solo5_app_main instead of being a library?)", ErrPreload, name, status)
 	}
-	for _, s := range m.Image().Segments {
-		if !s.Writable() {
-			lf.ro = append(lf.ro, [2]uint64{s.Vaddr &^ 4095, (s.Vaddr + s.Memsz + 4095) &^ 4095})
-		}
-	}
-	lf.ro = append(lf.ro, [2]uint64{uaafabi.TrampGPA, uaafabi.TrampGPA + 4096})
 	lf.preload = time.Since(start)
 	ok = true
 	return lf, nil
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // preloadExt runs a library to its ready point: the first switch to view 0,
@@ -243,9 +233,7 @@ func (lf *LibFunc) NewInstance(callArea []byte, console io.Writer) (in *Instance
 		return nil, err
 	}
 	in = &Instance{lf: lf, ram: ram, mem: hvt.Memory(ram), console: console}
-	for _, r := range lf.ro {
-		in.ro = append(in.ro, hvt.Range{Start: r[0], End: r[1]})
-	}
+	in.ro = lf.ro
 	defer func() {
 		if err != nil {
 			in.Close()
@@ -305,7 +293,7 @@ func (lf *LibFunc) mapPrivate(fd int, b uaafabi.Backend) ([]byte, error) {
 		copy(ram[uaafabi.TrampGPA:], code)
 	}
 	for _, r := range lf.ro {
-		if err := hypervisor.ProtectReadOnly(ram, r[0], r[1]-r[0]); err != nil {
+		if err := hypervisor.ProtectReadOnly(ram, r.Start, r.End-r.Start); err != nil {
 			unix.Munmap(ram)
 			return nil, err
 		}
@@ -335,7 +323,7 @@ func (lf *LibFunc) MemSize() uint64 { return lf.memSize }
 
 // ReadOnlyRanges returns the page ranges [start, end) that are read-only in
 // every instance: text, rodata and the trampoline page.
-func (lf *LibFunc) ReadOnlyRanges() [][2]uint64 { return append([][2]uint64(nil), lf.ro...) }
+func (lf *LibFunc) ReadOnlyRanges() []hvt.Range { return append([]hvt.Range(nil), lf.ro...) }
 
 // Library returns the library this is an instance of.
 func (in *Instance) Library() *LibFunc { return in.lf }

@@ -86,7 +86,7 @@ func New(cfg Config) (s *Session, err error) {
 	}
 	f, err := os.Open(cfg.Monitor.Kernel)
 	if err != nil {
-		return nil, &monitor.Error{Kind: monitor.ErrConfig, Msg: fmt.Sprintf("%s: Could not open: %v", cfg.Monitor.Kernel, unwrapPath(err)), Err: err}
+		return nil, monitor.CouldNotOpen(cfg.Monitor.Kernel, err)
 	}
 	fi, err := f.Stat()
 	if err == nil {
@@ -143,14 +143,6 @@ func New(cfg Config) (s *Session, err error) {
 	}
 	s.bindTime = time.Since(start)
 	return s, nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // bind assigns views and acquires the libraries.

@@ -91,7 +91,7 @@ func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
 func wantsSession(args *monitor.Args) (bool, error) {
 	f, err := os.Open(args.Config.Kernel)
 	if err != nil {
-		return false, fmt.Errorf("%s: Could not open: %w", args.Config.Kernel, unwrap(err))
+		return false, monitor.CouldNotOpen(args.Config.Kernel, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -109,13 +109,6 @@ func wantsSession(args *monitor.Args) (bool, error) {
 		return false, fmt.Errorf("%s imports no functions; --lib is only for sessions", args.Config.Kernel)
 	}
 	return notes.IsSession(), nil
-}
-
-func unwrap(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 func (r *runner) Run(ctx context.Context) (int, error) {

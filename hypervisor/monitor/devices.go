@@ -94,7 +94,7 @@ type blockDevice struct {
 func openBlock(spec BlockSpec) (*blockDevice, error) {
 	f, err := os.OpenFile(spec.Path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open backing storage %s: %v", spec.Name, spec.Path, unwrapPathError(err)), Err: err}
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open backing storage %s: %v", spec.Name, spec.Path, pathReason(err)), Err: err}
 	}
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {

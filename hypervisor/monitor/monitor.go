@@ -94,7 +94,7 @@ func New(cfg Config) (m *Monitor, err error) {
 
 	f, err := os.Open(cfg.Kernel)
 	if err != nil {
-		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open: %v", cfg.Kernel, unwrapPathError(err)), Err: err}
+		return m, CouldNotOpen(cfg.Kernel, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -151,7 +151,16 @@ func New(cfg Config) (m *Monitor, err error) {
 	return m, nil
 }
 
-func unwrapPathError(err error) error {
+// CouldNotOpen is the error for an image that cannot be opened, worded as
+// solo5-hvt words it: "PATH: Could not open: REASON". It wraps ErrConfig and
+// err.
+func CouldNotOpen(path string, err error) *Error {
+	return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open: %v", path, pathReason(err)), Err: err}
+}
+
+// pathReason is err without the *os.PathError wrapping (the caller names the
+// path itself).
+func pathReason(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
@@ -269,6 +278,10 @@ func (m *Monitor) ProtectReadOnly(gpa, n uint64) error {
 	m.ro = append(m.ro, hvt.Range{Start: gpa, End: gpa + n})
 	return nil
 }
+
+// ReadOnly returns the page ranges made read-only on the host so far (the
+// image's text and rodata, and whatever extensions protected).
+func (m *Monitor) ReadOnly() []hvt.Range { return append([]hvt.Range(nil), m.ro...) }
 
 // Image returns the loaded image's description.
 func (m *Monitor) Image() *hvt.Image { return m.img }

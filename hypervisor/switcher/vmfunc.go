@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 	"github.com/uaaf/uaaf/hypervisor/vmfunc"
 )
@@ -23,7 +24,7 @@ func LibraryBase(k int) uint64 { return 1<<40 + uint64(k)<<32 }
 type LibraryView struct {
 	Index    int         // EPTP index, 1..511
 	MemSize  uint64      // the library's guest memory
-	ReadOnly [][2]uint64 // page ranges [start, end) mapped read+execute only (text, rodata, trampoline)
+	ReadOnly []hvt.Range // page ranges mapped read+execute only (text, rodata, trampoline)
 }
 
 // PlanViews computes the ranges of the session view (index 0: the session's
@@ -55,12 +56,12 @@ func PlanViews(sessionMem uint64, libs []LibraryView) (session []vmfunc.Range, v
 			}
 		}
 		// Split [0, CallGPA) and [WindowEnd, MemSize) around the read-only ranges.
-		ro := append([][2]uint64(nil), l.ReadOnly...)
-		sort.Slice(ro, func(i, j int) bool { return ro[i][0] < ro[j][0] })
+		ro := append([]hvt.Range(nil), l.ReadOnly...)
+		sort.Slice(ro, func(i, j int) bool { return ro[i].Start < ro[j].Start })
 		for _, span := range [][2]uint64{{0, uaafabi.CallGPA}, {uaafabi.WindowEnd, l.MemSize}} {
 			at := span[0]
 			for _, r := range ro {
-				s, e := max(r[0], span[0]), min(r[1], span[1])
+				s, e := max(r.Start, span[0]), min(r.End, span[1])
 				if s >= e || s < at {
 					continue
 				}

@@ -3,6 +3,7 @@ package switcher
 import (
 	"testing"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 	"github.com/uaaf/uaaf/hypervisor/vmfunc"
 )
@@ -14,7 +15,7 @@ import (
 func TestPlanViews(t *testing.T) {
 	const lmem = 4 << 20
 	session, views, err := PlanViews(8<<20, []LibraryView{
-		{Index: 1, MemSize: lmem, ReadOnly: [][2]uint64{{0x100000, 0x103000}, {uaafabi.TrampGPA, uaafabi.TrampGPA + 0x1000}}},
+		{Index: 1, MemSize: lmem, ReadOnly: []hvt.Range{{Start: 0x100000, End: 0x103000}, {Start: uaafabi.TrampGPA, End: uaafabi.TrampGPA + 0x1000}}},
 		{Index: 511, MemSize: lmem},
 	})
 	if err != nil {
