@@ -130,19 +130,29 @@ func New(b uaafabi.Backend, cfg Config) (Switcher, error) {
 // wrapping ErrUnavailable), or nil when the kernel module at path says the
 // host can do EPTP switching.
 func ProbeVMFUNC(path string) error {
+	dev, err := openVMFUNC(path)
+	if err != nil {
+		return err
+	}
+	return dev.Close()
+}
+
+// openVMFUNC opens the kernel module's device and checks that it reports
+// EPTP switching; errors wrap ErrUnavailable with the module's reason.
+func openVMFUNC(path string) (*vmfunc.Device, error) {
 	dev, err := vmfunc.Open(path)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	defer dev.Close()
 	caps, err := dev.Caps()
+	if err == nil {
+		err = caps.Err()
+	}
 	if err != nil {
-		return fmt.Errorf("%w: vmfunc: %w", ErrUnavailable, err)
+		dev.Close()
+		return nil, fmt.Errorf("%w: vmfunc: %w", ErrUnavailable, err)
 	}
-	if err := caps.Err(); err != nil {
-		return fmt.Errorf("%w: vmfunc: %w", ErrUnavailable, err)
-	}
-	return nil
+	return dev, nil
 }
 
 // Select resolves a --switch request (auto, exit or vmfunc) for this host.

@@ -105,16 +105,13 @@ func NewVMFUNC(cfg Config, vc VMFUNCConfig) (Switcher, error) {
 	if vc.DevicePath == "" {
 		vc.DevicePath = vmfunc.DefaultPath
 	}
-	if err := ProbeVMFUNC(vc.DevicePath); err != nil {
-		return nil, err
-	}
 	session, views, err := PlanViews(vc.SessionMem, vc.Libraries)
 	if err != nil {
 		return nil, err
 	}
-	dev, err := vmfunc.Open(vc.DevicePath)
+	dev, err := openVMFUNC(vc.DevicePath)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, err
 	}
 	return &vmfuncSwitcher{cfg: cfg, dev: dev, session: session, views: views}, nil
 }
