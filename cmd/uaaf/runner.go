@@ -25,7 +25,6 @@ type runner struct {
 	mon     *monitor.Monitor // plain guest
 	sess    *session.Session // session
 	reg     *libfuncs.Registry
-	table   *session.Table
 	backend string // switch backend and why
 	preload time.Duration
 }
@@ -74,9 +73,8 @@ func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
 		}
 	}
 	r.preload = time.Since(start)
-	r.table = session.NewTable()
 	r.sess, err = session.New(session.Config{
-		Monitor: args.Config, Registry: r.reg, Table: r.table, Backend: backend,
+		Monitor: args.Config, Registry: r.reg, Table: session.NewTable(), Backend: backend,
 		CallTimeout: args.UaaF.CallTimeout, Eager: args.UaaF.Eager,
 	})
 	if err != nil {

@@ -8,26 +8,37 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 )
 
-// imageGlobs are where built hvt images may be found: the project's own test
-// guests and a local Solo5 build. The test skips when there are none.
+// imageGlobs are where the project's own built hvt images are: test guests,
+// sessions and libraries (`make guest`). Solo5's test images are added when
+// SOLO5_TESTS points at a Solo5 build's tests/ directory.
 var imageGlobs = []string{
 	"../../guest/build/*.hvt",
-	"/work/solo5/tests/*/*.hvt",
+	"../../libfuncs/build/*.hvt",
 }
 
 // TestRealImages parses and loads every hvt image found, and cross-checks
 // the program headers with debug/elf. Solo5's buggyelf.hvt must be rejected
 // with Solo5's message.
 func TestRealImages(t *testing.T) {
+	globs := imageGlobs
+	if dir := os.Getenv("SOLO5_TESTS"); dir != "" {
+		globs = append(globs, filepath.Join(dir, "*", "*.hvt"))
+	}
 	var files []string
-	for _, g := range imageGlobs {
+	for _, g := range globs {
 		m, _ := filepath.Glob(g)
 		files = append(files, m...)
 	}
 	if len(files) == 0 {
-		t.Skip("no built hvt images found")
+		// make test builds the images first: there, none is a failure.
+		if kvmtest.Required() {
+			t.Fatal("no built hvt images found: run `make guest`")
+		}
+		t.Skip("no built hvt images found: run `make guest`")
 	}
 	const memSize = 64 << 20
 	mem := make([]byte, memSize)
