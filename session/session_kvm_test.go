@@ -131,7 +131,6 @@ func TestFaultsContained(t *testing.T) {
 	table := NewTable()
 	for _, tt := range tests {
 		t.Run(tt.word, func(t *testing.T) {
-			start := time.Now()
 			// counter before and after: the fault discards the instance, so
 			// the counter starts again from the pristine image.
 			res, s, out := runCalltest(t, reg, table, 500*time.Millisecond, true,
@@ -155,9 +154,6 @@ func TestFaultsContained(t *testing.T) {
 			tv := row.Views[len(row.Views)-1]
 			if tv.Library != "testfns" || (discarded && tv.Faults != 1) {
 				t.Errorf("S-F row after %s: %+v, want testfns with one fault", tt.word, tv)
-			}
-			if d := time.Since(start); d > 30*time.Second {
-				t.Errorf("took %v", d)
 			}
 		})
 	}

@@ -229,13 +229,9 @@ func TestStop(t *testing.T) {
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err = m.Run(ctx)
 	if !errors.Is(err, hypervisor.ErrStopped) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run = %v, want ErrStopped caused by the deadline", err)
-	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("stop took %v", d)
 	}
 }
 
