@@ -34,27 +34,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "uaaf test: temp dir:", err)
 		os.Exit(1)
 	}
-	uaafBin, buildErr = buildUAAF(dir)
+	uaafBin, buildErr = kvmtest.BuildUAAF(dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// buildUAAF builds this package's command into dir with the go command that
-// runs the tests (go test puts its GOROOT/bin first on PATH).
-func buildUAAF(dir string) (string, error) {
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("go command not found: %w", err)
-	}
-	out := filepath.Join(dir, "uaaf")
-	// The same build as `make build`: static, without the man-page code.
-	cmd := exec.Command(gocmd, "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return out, nil
 }
 
 // binary returns the built uaaf binary or fails tb.

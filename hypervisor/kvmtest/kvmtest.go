@@ -6,7 +6,9 @@
 package kvmtest
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -66,4 +68,24 @@ func unavailable(t testing.TB, format string, args ...any) {
 		t.Fatalf(format+" ("+RequireEnv+"=1)", args...)
 	}
 	t.Skipf(format, args...)
+}
+
+// BuildUAAF builds the uaaf command into dir the way `make build` does
+// (static, without urfave/cli's man-page code) and returns its path, for
+// tests that need a real uaaf process.
+func BuildUAAF(dir string) (string, error) {
+	gocmd, err := exec.LookPath("go") // go test puts its own go first on PATH
+	if err != nil {
+		return "", fmt.Errorf("go command not found: %w", err)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	out := filepath.Join(dir, "uaaf")
+	cmd := exec.Command(gocmd, "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", out, "./cmd/uaaf")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/uaaf: %v\n%s", err, b)
+	}
+	return out, nil
 }

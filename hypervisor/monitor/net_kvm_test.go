@@ -465,17 +465,11 @@ func TestNetInProcess(t *testing.T) {
 // buildUAAF builds cmd/uaaf into a temporary directory of t.
 func buildUAAF(t *testing.T) string {
 	t.Helper()
-	gocmd, err := exec.LookPath("go")
+	bin, err := kvmtest.BuildUAAF(t.TempDir())
 	if err != nil {
-		t.Fatalf("go command not found: %v", err)
+		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "uaaf")
-	cmd := exec.Command(gocmd, "build", "-trimpath", "-o", out, "./cmd/uaaf")
-	cmd.Dir = kvmtest.RepoRoot(t)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/uaaf: %v\n%s", err, b)
-	}
-	return out
+	return bin
 }
 
 // TestNetCLI runs the net guest through the uaaf binary inside the
