@@ -11,18 +11,6 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 )
 
-func libImage(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join(kvmtest.RepoRoot(t), "libfuncs", "build", name+".hvt")
-	if _, err := os.Stat(p); err != nil {
-		if kvmtest.Required() {
-			t.Fatalf("%s missing: run `make`", p)
-		}
-		t.Skipf("%s missing: run `make`", p)
-	}
-	return p
-}
-
 func newReg(t *testing.T, paths ...string) *Registry {
 	t.Helper()
 	kvmtest.Require(t)
@@ -39,7 +27,7 @@ func newReg(t *testing.T, paths ...string) *Registry {
 // matched by a Release, and the count never negative.
 func TestAcquireReleaseConcurrent(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.Symlink(libImage(t, "testfns"), filepath.Join(dir, "testfns.hvt")); err != nil {
+	if err := os.Symlink(kvmtest.LibraryImage(t, "testfns"), filepath.Join(dir, "testfns.hvt")); err != nil {
 		t.Fatal(err)
 	}
 	r := newReg(t, dir)
@@ -77,7 +65,7 @@ func TestAcquireReleaseConcurrent(t *testing.T) {
 
 func TestRegistryErrors(t *testing.T) {
 	r := newReg(t)
-	lf, err := r.Preload("t", libImage(t, "testfns"), false)
+	lf, err := r.Preload("t", kvmtest.LibraryImage(t, "testfns"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +75,10 @@ func TestRegistryErrors(t *testing.T) {
 	if err := r.Release(lf); !errors.Is(err, ErrReleased) {
 		t.Errorf("release without acquire: %v", err)
 	}
-	if _, err := r.Preload("t", libImage(t, "crc32"), false); !errors.Is(err, ErrExists) {
+	if _, err := r.Preload("t", kvmtest.LibraryImage(t, "crc32"), false); !errors.Is(err, ErrExists) {
 		t.Errorf("same name, other image: %v", err)
 	}
-	if _, err := r.Preload("bad name", libImage(t, "crc32"), false); err == nil {
+	if _, err := r.Preload("bad name", kvmtest.LibraryImage(t, "crc32"), false); err == nil {
 		t.Error("invalid name accepted")
 	}
 	hello := kvmtest.GuestImage(t, "hello")

@@ -63,7 +63,7 @@ func BenchmarkSessionStart(b *testing.B) {
 	kvmtest.Require(b)
 	libs := map[string]string{}
 	for _, l := range []string{"base64", "sha256", "crc32", "sort"} {
-		libs[l] = libImage(b, l)
+		libs[l] = kvmtest.LibraryImage(b, l)
 	}
 	r, err := MeasureStart(kvmtest.GuestImage(b, "demo"), libs, b.N)
 	if err != nil {

@@ -3,8 +3,6 @@ package session
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,19 +13,6 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 	"github.com/uaaf/uaaf/libfuncs"
 )
-
-// libImage returns libfuncs/build/NAME.hvt, built by `make`.
-func libImage(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join(kvmtest.RepoRoot(t), "libfuncs", "build", name+".hvt")
-	if _, err := os.Stat(p); err != nil {
-		if kvmtest.Required() {
-			t.Fatalf("library image %s missing: run `make` (%v)", name, err)
-		}
-		t.Skipf("library image %s missing: run `make` (%v)", name, err)
-	}
-	return p
-}
 
 // newRegistry returns a registry preloading (pinned) the named libraries.
 func newRegistry(t testing.TB, names ...string) *libfuncs.Registry {
@@ -45,7 +30,7 @@ func newRegistryPaths(t testing.TB, paths []string, names ...string) *libfuncs.R
 	}
 	t.Cleanup(func() { reg.Close() })
 	for _, n := range names {
-		if _, err := reg.Preload(n, libImage(t, n), true); err != nil {
+		if _, err := reg.Preload(n, kvmtest.LibraryImage(t, n), true); err != nil {
 			t.Fatalf("preload %s: %v", n, err)
 		}
 	}

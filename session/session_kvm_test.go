@@ -230,7 +230,7 @@ func TestRefcounts(t *testing.T) {
 	dir := t.TempDir()
 	// testfns unpinned: loaded from the search path on first use; the
 	// others preloaded and pinned.
-	if err := os.Symlink(libImage(t, "testfns"), filepath.Join(dir, "testfns.hvt")); err != nil {
+	if err := os.Symlink(kvmtest.LibraryImage(t, "testfns"), filepath.Join(dir, "testfns.hvt")); err != nil {
 		t.Fatal(err)
 	}
 	reg2 := newRegistryPaths(t, []string{dir}, "sha256", "crc32", "base64", "sort")
@@ -289,7 +289,7 @@ func TestImportLimits(t *testing.T) {
 		t.Skip("preloads 511 libraries")
 	}
 	dir := t.TempDir()
-	lib := libImage(t, "testfns")
+	lib := kvmtest.LibraryImage(t, "testfns")
 	for i := 1; i <= 512; i++ {
 		if err := os.Symlink(lib, filepath.Join(dir, fmt.Sprintf("l%d.hvt", i))); err != nil {
 			t.Fatal(err)
@@ -337,7 +337,7 @@ func TestUnresolved(t *testing.T) {
 	// A library that lacks a function the session imports: give "sha256"
 	// the crc32 image.
 	reg3 := newRegistry(t, "crc32", "base64", "sort", "testfns")
-	if _, err := reg3.Preload("sha256", libImage(t, "crc32"), true); err != nil {
+	if _, err := reg3.Preload("sha256", kvmtest.LibraryImage(t, "crc32"), true); err != nil {
 		t.Fatal(err)
 	}
 	_, err = New(Config{

@@ -55,9 +55,21 @@ func RepoRoot(t testing.TB) string {
 // A missing image skips t (fails under UAAF_REQUIRE_KVM=1).
 func GuestImage(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(RepoRoot(t), "guest", "build", name+".hvt")
+	return builtImage(t, "guest", name)
+}
+
+// LibraryImage returns the path of libfuncs/build/NAME.hvt, built by `make
+// guest`. A missing image skips t (fails under UAAF_REQUIRE_KVM=1).
+func LibraryImage(t testing.TB, name string) string {
+	t.Helper()
+	return builtImage(t, "libfuncs", name)
+}
+
+func builtImage(t testing.TB, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(RepoRoot(t), dir, "build", name+".hvt")
 	if _, err := os.Stat(p); err != nil {
-		unavailable(t, "guest image %s missing: run `make guest` (%v)", name, err)
+		unavailable(t, "image %s missing: run `make guest` (%v)", p, err)
 	}
 	return p
 }
