@@ -73,7 +73,7 @@ func probeHost(dev string) probeReport {
 			}
 		}
 	}
-	r.VMFUNC, r.VMFUNCReason = vmfuncUsable(r.Backend, flags)
+	r.VMFUNC, r.VMFUNCReason = vmfuncUsable(r.Backend)
 	// What `uaaf run --switch=auto` would pick, and why.
 	b, why, _ := switcher.Select("auto")
 	r.Switch, r.SwitchReason = string(b), why
@@ -121,7 +121,7 @@ func kvmBackend(flags map[string]bool) string {
 
 // vmfuncUsable says whether the vmfunc switch backend could run here, and why
 // not when it cannot.
-func vmfuncUsable(backend string, flags map[string]bool) (bool, string) {
+func vmfuncUsable(backend string) (bool, string) {
 	switch backend {
 	case "pvm":
 		return false, "KVM here is PVM (kvm_pvm): guests run without VMX, so there is no EPT and no VMFUNC"
