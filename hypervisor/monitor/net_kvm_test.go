@@ -422,22 +422,11 @@ func TestNetInProcess(t *testing.T) {
 		defer close(exited)
 		status, runErr = m.Run(ctx)
 	}()
-	select {
-	case <-console.ready:
-	case <-exited:
-		t.Fatalf("guest ended before serving: status %d err %v output %q", status, runErr, console.String())
-	case <-time.After(30 * time.Second):
-		m.Stop()
-		<-exited
-		t.Fatalf("guest did not start serving: output %q", console.String())
+	if !awaitServing(console.ready, exited, m.Stop) {
+		t.Fatalf("guest ended or did not start serving: status %d err %v output %q", status, runErr, console.String())
 	}
 	res := pingGuest(t, ns, exited)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		m.Stop()
-		<-exited
-	}
+	awaitExit(exited, m.Stop)
 	if runErr != nil || status != 0 {
 		t.Fatalf("Run = %d, %v; output %q log %q", status, runErr, console.String(), log.String())
 	}
@@ -459,6 +448,31 @@ func TestNetInProcess(t *testing.T) {
 		if got.String() != mac {
 			t.Errorf("ARP reply sender MAC %s, want %s", got, mac)
 		}
+	}
+}
+
+// awaitServing waits until the guest serves (true), or ends or takes more
+// than 30 s to start (false; stop is called and the guest's end awaited).
+func awaitServing(serving, exited <-chan struct{}, stop func()) bool {
+	select {
+	case <-serving:
+		return true
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		stop()
+		<-exited
+	}
+	return false
+}
+
+// awaitExit waits for a guest that reached its reply limit to exit, and
+// stops it if it has not within 10 s (the test then fails on its status).
+func awaitExit(exited <-chan struct{}, stop func()) {
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		stop()
+		<-exited
 	}
 }
 
@@ -511,22 +525,12 @@ func TestNetCLI(t *testing.T) {
 		}
 		waitErr = cmd.Wait()
 	}()
-	select {
-	case <-serving:
-	case <-exited:
-		t.Fatalf("uaaf ended before serving: %v; stdout %q stderr %q", waitErr, out.String(), stderr.String())
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-		t.Fatalf("guest did not start serving; stderr %q", stderr.String())
+	kill := func() { cmd.Process.Kill() }
+	if !awaitServing(serving, exited, kill) {
+		t.Fatalf("uaaf ended or did not start serving: %v; stdout %q stderr %q", waitErr, out.String(), stderr.String())
 	}
 	res := pingGuest(t, ns, exited)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-	}
+	awaitExit(exited, kill)
 	if waitErr != nil {
 		t.Fatalf("uaaf: %v; stdout %q stderr %q", waitErr, out.String(), stderr.String())
 	}
