@@ -92,7 +92,7 @@ func TestRealImages(t *testing.T) {
 			var want []Segment
 			for _, p := range ef.Progs {
 				if p.Type == elf.PT_LOAD && p.Filesz != 0 {
-					want = append(want, Segment{Offset: p.Off, Vaddr: p.Vaddr, Filesz: p.Filesz, Memsz: p.Memsz, Align: p.Align, Flags: p.Flags})
+					want = append(want, Segment{Offset: p.Off, Vaddr: p.Vaddr, Filesz: p.Filesz, Memsz: p.Memsz, Align: p.Align, Flags: SegmentFlags(p.Flags)})
 				}
 			}
 			if len(want) != len(img.Segments) {

@@ -1,7 +1,6 @@
 package hvt
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,8 +13,30 @@ import (
 const (
 	elfHeaderSize  = 64
 	progHeaderSize = 56
+
+	// ELF header and program header values the loader checks (System V
+	// gABI, ELF-64).
+	eiClass     = 4  // e_ident index of the class
+	eiData      = 5  // e_ident index of the data encoding
+	elfClass64  = 2  // ELFCLASS64
+	elfData2LSB = 1  // ELFDATA2LSB: little endian
+	evCurrent   = 1  // EV_CURRENT
+	etExec      = 2  // ET_EXEC
+	emX86_64    = 62 // EM_X86_64
+	ptLoad      = 1  // PT_LOAD
+	ptNote      = 4  // PT_NOTE
 	// PageSize is the page size segment boundaries must be aligned to.
 	PageSize = 4096
+)
+
+// SegmentFlags are an ELF program header's p_flags.
+type SegmentFlags uint32
+
+// The p_flags bits.
+const (
+	PF_X SegmentFlags = 1 << 0 // execute
+	PF_W SegmentFlags = 1 << 1 // write
+	PF_R SegmentFlags = 1 << 2 // read
 )
 
 // Segment is one loadable segment of an image: a PT_LOAD program header with
@@ -26,16 +47,19 @@ type Segment struct {
 	Filesz uint64       // p_filesz: bytes copied from the file
 	Memsz  uint64       // p_memsz: bytes occupied in memory (tail zeroed)
 	Align  uint64       // p_align
-	Flags  elf.ProgFlag // p_flags
+	Flags  SegmentFlags // p_flags
 
 	phdr int // index in the program header table, for error messages
 }
 
 // Writable reports whether the segment asks for write access (PF_W).
-func (s Segment) Writable() bool { return s.Flags&elf.PF_W != 0 }
+func (s Segment) Writable() bool { return s.Flags&PF_W != 0 }
 
 // Executable reports whether the segment asks for execute access (PF_X).
-func (s Segment) Executable() bool { return s.Flags&elf.PF_X != 0 }
+func (s Segment) Executable() bool { return s.Flags&PF_X != 0 }
+
+// Readable reports whether the segment asks for read access (PF_R).
+func (s Segment) Readable() bool { return s.Flags&PF_R != 0 }
 
 // Image is an hvt executable whose ELF header and Solo5 notes have been
 // checked by Parse. Its segments have not yet been checked against a memory
@@ -127,8 +151,8 @@ func within(off, n uint64, size int64) bool {
 
 // progHeader is one raw ELF64 program header.
 type progHeader struct {
-	typ    elf.ProgType
-	flags  elf.ProgFlag
+	typ    uint32
+	flags  SegmentFlags
 	offset uint64
 	vaddr  uint64
 	filesz uint64
@@ -161,11 +185,11 @@ func readELF(r io.ReaderAt, size int64) (*elfFile, error) {
 	switch {
 	case h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F':
 		return nil, bad("no ELF magic")
-	case elf.Class(h[elf.EI_CLASS]) != elf.ELFCLASS64:
+	case h[eiClass] != elfClass64:
 		return nil, bad("not ELFCLASS64")
-	case elf.Data(h[elf.EI_DATA]) != elf.ELFDATA2LSB:
+	case h[eiData] != elfData2LSB:
 		return nil, bad("not little endian")
-	case elf.Version(le.Uint32(h[20:])) != elf.EV_CURRENT:
+	case le.Uint32(h[20:]) != evCurrent:
 		return nil, bad("e_version is not EV_CURRENT")
 	case le.Uint16(h[52:]) != elfHeaderSize:
 		return nil, bad("e_ehsize is not 64")
@@ -173,9 +197,9 @@ func readELF(r io.ReaderAt, size int64) (*elfFile, error) {
 		return nil, bad("no program headers")
 	case le.Uint16(h[54:]) != progHeaderSize:
 		return nil, bad("e_phentsize is not 56")
-	case elf.Type(le.Uint16(h[16:])) != elf.ET_EXEC:
+	case le.Uint16(h[16:]) != etExec:
 		return nil, bad("not ET_EXEC")
-	case elf.Machine(le.Uint16(h[18:])) != elf.EM_X86_64:
+	case le.Uint16(h[18:]) != emX86_64:
 		return nil, bad("not EM_X86_64")
 	}
 	phoff := le.Uint64(h[32:])
@@ -193,8 +217,8 @@ func readELF(r io.ReaderAt, size int64) (*elfFile, error) {
 	for i := range f.progs {
 		p := table[i*progHeaderSize:]
 		f.progs[i] = progHeader{
-			typ:    elf.ProgType(le.Uint32(p[0:])),
-			flags:  elf.ProgFlag(le.Uint32(p[4:])),
+			typ:    le.Uint32(p[0:]),
+			flags:  SegmentFlags(le.Uint32(p[4:])),
 			offset: le.Uint64(p[8:]),
 			vaddr:  le.Uint64(p[16:]),
 			filesz: le.Uint64(p[32:]),
@@ -259,7 +283,7 @@ func Parse(r io.ReaderAt, size int64) (*Image, error) {
 	}
 
 	for i, p := range f.progs {
-		if p.typ != elf.PT_LOAD {
+		if p.typ != ptLoad {
 			continue
 		}
 		if p.vaddr >= GuestMinBase && p.vaddr+p.memsz >= p.vaddr {

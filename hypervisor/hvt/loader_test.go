@@ -402,14 +402,22 @@ func TestLoadCopiesAndZeroes(t *testing.T) {
 	}
 }
 
+// TestSegmentFlags checks the p_flags predicates, with debug/elf's values
+// as the reference for ours.
 func TestSegmentFlags(t *testing.T) {
 	for _, tt := range []struct {
-		f    elf.ProgFlag
-		w, x bool
-	}{{0, false, false}, {elf.PF_R, false, false}, {elf.PF_W, true, false}, {elf.PF_X, false, true}, {elf.PF_R | elf.PF_W | elf.PF_X, true, true}} {
-		s := Segment{Flags: tt.f}
-		if s.Writable() != tt.w || s.Executable() != tt.x {
-			t.Errorf("%v: Writable=%v Executable=%v", tt.f, s.Writable(), s.Executable())
+		f       elf.ProgFlag
+		r, w, x bool
+	}{
+		{0, false, false, false},
+		{elf.PF_R, true, false, false},
+		{elf.PF_W, false, true, false},
+		{elf.PF_X, false, false, true},
+		{elf.PF_R | elf.PF_W | elf.PF_X, true, true, true},
+	} {
+		s := Segment{Flags: SegmentFlags(tt.f)}
+		if s.Readable() != tt.r || s.Writable() != tt.w || s.Executable() != tt.x {
+			t.Errorf("%v: Readable=%v Writable=%v Executable=%v", tt.f, s.Readable(), s.Writable(), s.Executable())
 		}
 	}
 }

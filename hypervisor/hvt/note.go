@@ -1,7 +1,6 @@
 package hvt
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -112,7 +111,7 @@ func readNote(r io.ReaderAt, size int64, f *elfFile, owner string, t NoteType, d
 	}
 	le := binary.LittleEndian
 	for i, p := range f.progs {
-		if p.typ != elf.PT_NOTE {
+		if p.typ != ptNote {
 			continue
 		}
 		if p.filesz < noteHeaderSize {

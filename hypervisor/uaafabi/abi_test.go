@@ -2,7 +2,6 @@ package uaafabi
 
 import (
 	"bytes"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -228,8 +227,8 @@ func FuzzParseNotes(f *testing.F) {
 func TestNotesCheck(t *testing.T) {
 	img := &hvt.Image{
 		Segments: []hvt.Segment{
-			{Vaddr: 0x100000, Filesz: 0x2000, Memsz: 0x2000, Flags: elf.PF_R | elf.PF_X},
-			{Vaddr: 0x103000, Filesz: 0x1000, Memsz: 0x5000, Flags: elf.PF_R | elf.PF_W},
+			{Vaddr: 0x100000, Filesz: 0x2000, Memsz: 0x2000, Flags: hvt.PF_R | hvt.PF_X},
+			{Vaddr: 0x103000, Filesz: 0x1000, Memsz: 0x5000, Flags: hvt.PF_R | hvt.PF_W},
 		},
 		KernelEnd: 0x108000,
 		End:       0x40001000, // a BSS-only PT_LOAD far above memory
