@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -44,7 +43,7 @@ const preloadTimeout = 30 * time.Second
 // keeps the memory as the pristine image.
 func (r *Registry) load(name, path string) (*LibFunc, error) {
 	start := time.Now()
-	f, err := os.Open(path)
+	f, err := hvt.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrNotFound, name, monitor.CouldNotOpen(path, err))
 	}

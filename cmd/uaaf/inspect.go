@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -71,7 +70,7 @@ type deviceReport struct {
 }
 
 func inspect(w io.Writer, path string, asJSON bool) error {
-	f, err := os.Open(path)
+	f, err := hvt.Open(path)
 	if err != nil {
 		return fmt.Errorf("%s: Could not open: %w", path, err)
 	}
@@ -90,7 +89,7 @@ func inspect(w io.Writer, path string, asJSON bool) error {
 	}
 	for _, s := range img.Segments {
 		flags := []byte("---")
-		if s.Flags&4 != 0 {
+		if s.Readable() {
 			flags[0] = 'r'
 		}
 		if s.Writable() {
