@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
@@ -75,16 +76,25 @@ type view struct {
 // library an EPTP index, takes a reference on each library (loading it from
 // the registry's search path if needed), resolves every imported function,
 // and creates the session's VM with the UaaF window and binding table in its
-// memory. Errors name the import at fault.
+// memory. Errors name the import at fault. New takes over
+// cfg.Monitor.Machine, as monitor.New does, even when it fails.
 func New(cfg Config) (s *Session, err error) {
 	start := time.Now()
+	// A machine already being created for the monitor is New's to dispose
+	// of whatever happens; monitor.New takes it over below.
+	machine := cfg.Monitor.Machine
+	defer func() {
+		if machine != nil {
+			machine.Discard()
+		}
+	}()
 	if cfg.Registry == nil {
 		return nil, errors.New("session: Config.Registry is required")
 	}
 	if cfg.Backend == "" {
 		cfg.Backend = uaafabi.BackendExit
 	}
-	f, err := os.Open(cfg.Monitor.Kernel)
+	f, err := hvt.Open(cfg.Monitor.Kernel)
 	if err != nil {
 		return nil, monitor.CouldNotOpen(cfg.Monitor.Kernel, err)
 	}
@@ -112,6 +122,7 @@ func New(cfg Config) (s *Session, err error) {
 	if s.notes.IsSession() {
 		cfg.Monitor.Extension = (*sessionExt)(s)
 	}
+	machine = nil // monitor.New's from here
 	if s.mon, err = monitor.New(cfg.Monitor); err != nil {
 		return s, err
 	}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
@@ -324,15 +325,21 @@ func TestImportLimits(t *testing.T) {
 }
 
 // TestUnresolved checks the bind-time errors for a missing library and a
-// missing function.
+// missing function, and that a KVM machine started for the failed session
+// is released.
 func TestUnresolved(t *testing.T) {
 	reg := newRegistryPaths(t, []string{t.TempDir()})
+	fds := kvmtest.KVMFDs(t)
 	_, err := New(Config{
-		Monitor:  monitor.Config{Kernel: kvmtest.GuestImage(t, "calltest"), MemSize: 8 << 20},
+		Monitor: monitor.Config{Kernel: kvmtest.GuestImage(t, "calltest"), MemSize: 8 << 20,
+			Machine: kvm.StartMachine(kvm.DefaultPath)},
 		Registry: reg,
 	})
 	if !errors.Is(err, ErrUnresolved) || !strings.Contains(err.Error(), "sha256") || !strings.Contains(err.Error(), "searched") {
 		t.Errorf("missing library: %v", err)
+	}
+	if n := kvmtest.KVMFDs(t); n != fds {
+		t.Errorf("%d KVM fds open after the failed New, want %d", n, fds)
 	}
 	// A library that lacks a function the session imports: give "sha256"
 	// the crc32 image.

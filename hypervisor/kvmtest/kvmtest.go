@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/uaaf/uaaf/hypervisor/kvm"
@@ -100,4 +101,22 @@ func BuildUAAF(dir string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/uaaf: %v\n%s", err, b)
 	}
 	return out, nil
+}
+
+// KVMFDs returns how many of this process's file descriptors refer to KVM
+// (/dev/kvm, VM and vCPU fds), for tests that check nothing is leaked.
+func KVMFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatalf("kvmtest: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		if err == nil && strings.Contains(target, "kvm") {
+			n++
+		}
+	}
+	return n
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/kvm"
 )
 
 // Config says what to run and how. The zero value of every optional field is
@@ -26,6 +27,11 @@ type Config struct {
 	DumpCoreDir string
 	// KVMPath is the KVM device; empty means /dev/kvm.
 	KVMPath string
+	// Machine, if set, is a KVM machine already being created from KVMPath
+	// (kvm.StartMachine), so that a cold start can overlap its creation with
+	// work done before New. New takes it over: it waits for it, uses it, and
+	// closes it with the Monitor or when New fails. Nil means New starts one.
+	Machine *kvm.PendingMachine
 	// Console receives the guest's console output (PUTS); nil means os.Stdout.
 	Console io.Writer
 	// Log receives the monitor's own warnings and notices; nil means os.Stderr.

@@ -82,17 +82,36 @@ func New(cfg Config) (m *Monitor, err error) {
 	if m.cfg.MemSize == 0 {
 		m.cfg.MemSize = hvt.DefaultMemoryMiB << 20
 	}
-	if m.cfg.MemSize%hvt.MemoryAlign != 0 || m.cfg.MemSize > hvt.MaxMemory {
-		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest memory size %d bytes is not a multiple of 2 MiB up to 4 GiB", m.cfg.MemSize)}
+	// The KVM machine (device, VM, vCPU) takes about a millisecond of KVM
+	// work and needs nothing from the image: create it on another thread
+	// while this one reads and loads the image, unless the caller already
+	// started one.
+	path := cfg.KVMPath
+	if path == "" {
+		path = kvm.DefaultPath
 	}
+	pending := cfg.Machine
+	if pending == nil || pending.Path() != path {
+		if pending != nil {
+			go pending.Discard()
+		}
+		pending = kvm.StartMachine(path)
+	}
+	machine := pending // discarded on failure until joined
 	defer func() {
 		if err != nil {
+			if machine != nil {
+				machine.Discard()
+			}
 			m.Close()
 			m = nil
 		}
 	}()
+	if m.cfg.MemSize%hvt.MemoryAlign != 0 || m.cfg.MemSize > hvt.MaxMemory {
+		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest memory size %d bytes is not a multiple of 2 MiB up to 4 GiB", m.cfg.MemSize)}
+	}
 
-	f, err := os.Open(cfg.Kernel)
+	f, err := hvt.Open(cfg.Kernel)
 	if err != nil {
 		return m, CouldNotOpen(cfg.Kernel, err)
 	}
@@ -117,18 +136,19 @@ func New(cfg Config) (m *Monitor, err error) {
 		return m, err
 	}
 
-	// Creating the VM and its vCPU costs about a millisecond of KVM work;
-	// do it on another thread while this one loads the image. openKVM
-	// touches only sys, vm and kvcpu, which nothing here reads before the
-	// join. Solo5 reports KVM errors before image-loading errors, so the
-	// join comes first.
+	// Solo5 reports KVM errors after manifest errors and before
+	// image-loading errors: join the machine between the two.
 	if err := m.mapRAM(); err != nil {
 		return m, err
 	}
-	kvmDone := make(chan error, 1)
-	go func() { kvmDone <- m.openKVM() }()
+	// Mapping RAM into the VM waits for the machine; loading the image
+	// does not: do both at once. joinMachine writes only sys, vm and kvcpu,
+	// which nothing reads before the join.
+	machine = nil // joinMachine owns it now, and m.Close what it yields
+	joined := make(chan error, 1)
+	go func() { joined <- m.joinMachine(pending) }()
 	loadErr := m.loadImage(f)
-	if err := <-kvmDone; err != nil {
+	if err := <-joined; err != nil {
 		return m, err
 	}
 	if loadErr != nil {
@@ -194,59 +214,19 @@ func (m *Monitor) loadImage(f *os.File) (err error) {
 	return nil
 }
 
-// openKVM opens the KVM device, checks the capabilities hvt needs, creates
-// the VM with guest RAM as memslot 0 and its vCPU with the CPUID KVM
-// supports. It may run on any thread; the vCPU is run later from Run's. The
-// independent ioctls overlap: the CPUID query with VM creation, the
-// memslot with the vCPU's creation (each is a few hundred microseconds of
-// KVM work here). It reads only m.cfg and m.ram and writes only sys, vm
-// and kvcpu.
-func (m *Monitor) openKVM() error {
-	path := m.cfg.KVMPath
-	if path == "" {
-		path = kvm.DefaultPath
-	}
-	var err error
-	if m.sys, err = kvm.Open(path); err != nil {
-		return &Error{Kind: ErrHost, Msg: fmt.Sprintf("KVM: %v (is KVM enabled, and may this user open %s?)", err, path), Err: err}
-	}
-	if n, err := m.sys.CheckExtension(kvm.CapUserMemory); err != nil || n != 1 {
-		return &Error{Kind: ErrHost, Msg: "KVM: KVM_CAP_USER_MEMORY unavailable", Err: kvm.ErrMissingCap}
-	}
-	if n, err := m.sys.CheckExtension(kvm.CapGetTSCKHz); err != nil || n != 1 {
-		return &Error{Kind: ErrHost, Msg: "KVM: KVM_CAP_GET_TSC_KHZ unavailable", Err: kvm.ErrMissingCap}
-	}
-	type cpuidResult struct {
-		entries []kvm.CPUIDEntry2
-		err     error
-	}
-	cpuidc := make(chan cpuidResult, 1)
-	go func() {
-		e, err := m.sys.SupportedCPUID()
-		cpuidc <- cpuidResult{e, err}
-	}()
-	vm, err := m.sys.CreateVM()
-	if err != nil {
-		<-cpuidc
+// joinMachine takes the machine started by New (or given in Config.Machine)
+// and maps guest RAM into it as memslot 0. Errors are worded as solo5-hvt
+// words its KVM errors, prefixed "KVM: ".
+func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
+	km, err := p.Wait()
+	switch {
+	case errors.Is(err, kvm.ErrNoKVM), errors.Is(err, kvm.ErrAPIVersion):
+		return &Error{Kind: ErrHost, Msg: fmt.Sprintf("KVM: %v (is KVM enabled, and may this user open %s?)", err, p.Path()), Err: err}
+	case err != nil:
 		return m.hostErr(err)
 	}
-	m.vm = vm
-	slotc := make(chan error, 1)
-	go func() { slotc <- vm.MapMemory(0, 0, m.ram, 0) }()
-	kvcpu, vcpuErr := vm.CreateVCPU(0)
-	cr := <-cpuidc
-	slotErr := <-slotc
-	if vcpuErr != nil {
-		return m.hostErr(vcpuErr)
-	}
-	m.kvcpu = kvcpu
-	if cr.err != nil {
-		return m.hostErr(cr.err)
-	}
-	if slotErr != nil {
-		return m.hostErr(slotErr)
-	}
-	if err := m.kvcpu.SetCPUID(cr.entries); err != nil {
+	m.sys, m.vm, m.kvcpu = km.Sys, km.VM, km.VCPU
+	if err := m.vm.MapMemory(0, 0, m.ram, 0); err != nil {
 		return m.hostErr(err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 )
 
@@ -188,16 +189,72 @@ func TestConfigErrors(t *testing.T) {
 				}
 			}
 			cfg.MemSize = 4 << 20
+			before := kvmtest.KVMFDs(t)
 			m, err := New(cfg)
 			if err == nil {
 				m.Close()
 				t.Fatal("New succeeded")
+			}
+			if n := kvmtest.KVMFDs(t); n != before {
+				t.Errorf("%d KVM fds open after the failed New, want %d", n, before)
 			}
 			if !errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("err = %v, want kind %v containing %q", err, tt.kind, tt.msg)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+// TestMachine checks Config.Machine: New uses a machine started for it,
+// replaces one started from another device, and reports one that failed with
+// solo5-hvt's wording; whatever happens, no KVM fd outlives the Monitor.
+func TestMachine(t *testing.T) {
+	kvmtest.Require(t)
+	tests := []struct {
+		name    string
+		kvmPath string // Config.KVMPath
+		machine string // device the given machine is started from
+		memSize uint64
+		wantErr string // "" means the hello guest runs
+	}{
+		{name: "prestarted", machine: kvm.DefaultPath},
+		{name: "other device", machine: "/nonexistent/kvm"},
+		{name: "failed machine", kvmPath: "/nonexistent/kvm", machine: "/nonexistent/kvm",
+			wantErr: "(is KVM enabled, and may this user open /nonexistent/kvm?)"},
+		{name: "New fails first", machine: kvm.DefaultPath, memSize: 3 << 20,
+			wantErr: "not a multiple of 2 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := kvmtest.KVMFDs(t)
+			var console bytes.Buffer
+			cfg := Config{
+				Kernel: kvmtest.GuestImage(t, "hello"), Args: []string{"Hello_Solo5"}, MemSize: 32 << 20, KVMPath: tt.kvmPath,
+				Machine: kvm.StartMachine(tt.machine), Console: &console, Log: &bytes.Buffer{},
+			}
+			if tt.memSize != 0 {
+				cfg.MemSize = tt.memSize
+			}
+			m, err := New(cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("New = %v, want an error containing %q", err, tt.wantErr)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				status, err := m.Run(context.Background())
+				if err != nil || status != 0 || !strings.Contains(console.String(), "Hello, World") {
+					t.Errorf("Run = %d, %v; console %q", status, err, console.String())
+				}
+				m.Close()
+			}
+			if n := kvmtest.KVMFDs(t); n != before {
+				t.Errorf("%d KVM fds open afterwards, want %d", n, before)
 			}
 		})
 	}
