@@ -6,7 +6,7 @@ BIN      := bin
 KDIR     ?=
 KMOD_ARGS := $(if $(KDIR),KDIR=$(KDIR))
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd.Version=$(VERSION)"
 
 .PHONY: all build guest generate check-generate deps deps-kmod demo test test-short test-race bench fuzz lint \
 	kmod kmod-check kmod-test clean help

@@ -6,17 +6,15 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
 
 func newApp() *cli.App {
 	app := &cli.App{
 		Name:    "uaaf",
 		Usage:   "run Solo5-hvt unikernels as functions on KVM",
-		Version: fmt.Sprintf("%s (hvt ABI version %d)", version, hvt.ABIVersion),
+		Version: fmt.Sprintf("%s (hvt ABI version %d)", runcmd.Version, hvt.ABIVersion),
 		Description: `uaaf runs unikernels built for Solo5's hvt target, unchanged, on a KVM
 monitor written in Go. "uaaf run IMAGE" accepts solo5-hvt's flags.`,
 		Commands: []*cli.Command{

@@ -83,8 +83,8 @@ func benchCommand() *cli.Command {
 					}
 					w := c.App.Writer
 					printf(w, "session start (4 preloaded functions), median of %d:\n", r.Rounds)
-					printf(w, "  to first instruction: %8.3f ms warm, %8.3f ms cold: %.3fx\n", ms(r.WarmFirst), ms(r.ColdFirst), r.XColdFirst)
-					printf(w, "  to halt:              %8.3f ms warm, %8.3f ms cold: %.3fx\n", ms(r.WarmHalt), ms(r.ColdHalt), r.XColdHalt)
+					printf(w, "  to first instruction: %8.3f ms warm, %8.3f ms cold: %.3fx\n", r.WarmFirst.Seconds()*1e3, r.ColdFirst.Seconds()*1e3, r.XColdFirst)
+					printf(w, "  to halt:              %8.3f ms warm, %8.3f ms cold: %.3fx\n", r.WarmHalt.Seconds()*1e3, r.ColdHalt.Seconds()*1e3, r.XColdHalt)
 					return nil
 				},
 			},
@@ -128,7 +128,7 @@ func benchCommand() *cli.Command {
 					}
 					mu, msolo := session.Median(u), session.Median(s)
 					printf(c.App.Writer, "cold run, median of %d: uaaf %.2f ms, solo5-hvt %.2f ms: %.3fx\n",
-						len(u), ms(mu), ms(msolo), float64(mu)/float64(msolo))
+						len(u), mu.Seconds()*1e3, msolo.Seconds()*1e3, float64(mu)/float64(msolo))
 					return nil
 				},
 			},

@@ -1,5 +1,6 @@
-// uaaf sizes GOMAXPROCS once, without reading cgroup files at start-up:
-// every syscall counts in a cold start.
+// uaaf sizes GOMAXPROCS from the CPU count once and never re-sizes it: no
+// background re-sizing goroutine in a process whose cold start is measured.
+// (The runtime still reads the cgroup files once, for a metric.)
 
 //go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
@@ -14,31 +15,12 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
+
+	"github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd"
 )
-
-// exitError carries an exit status out of a command without printing.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
 	err := newApp().Run(os.Args)
-	os.Exit(exitCode(err, os.Stderr))
-}
-
-// exitCode maps a command's result to a process exit status, printing the
-// error line if there is one.
-func exitCode(err error, stderr *os.File) int {
-	if err == nil {
-		return 0
-	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	fmt.Fprintf(stderr, "uaaf: %v\n", err)
-	return 1
+	os.Exit(runcmd.ExitCode(err, os.Stderr))
 }

@@ -1,4 +1,4 @@
-package main
+package runcmd
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uaaf/uaaf/cmd/uaaf/internal/prestart"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
@@ -37,7 +38,7 @@ func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
 		return nil, err
 	}
 	if !isSession {
-		if r.mon, err = monitor.New(args.Config); err != nil {
+		if r.mon, err = monitor.New(withPrestarted(args.Config)); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -74,7 +75,7 @@ func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
 	}
 	r.preload = time.Since(start)
 	r.sess, err = session.New(session.Config{
-		Monitor: args.Config, Registry: r.reg, Table: session.NewTable(), Backend: backend,
+		Monitor: withPrestarted(args.Config), Registry: r.reg, Table: session.NewTable(), Backend: backend,
 		CallTimeout: args.UaaF.CallTimeout, Eager: args.UaaF.Eager,
 	})
 	if err != nil {
@@ -84,10 +85,21 @@ func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
 	return r, nil
 }
 
+// withPrestarted gives cfg the KVM machine package prestart began creating
+// for this process, if any. Only the monitor.New (or session.New) it is
+// passed to may use the result: New takes the machine over even when it
+// fails.
+func withPrestarted(cfg monitor.Config) monitor.Config {
+	if cfg.KVMPath == "" {
+		cfg.Machine = prestart.Take()
+	}
+	return cfg
+}
+
 // wantsSession reports whether the image imports functions (or libraries
 // were given, which only a session can use).
 func wantsSession(args *monitor.Args) (bool, error) {
-	f, err := os.Open(args.Config.Kernel)
+	f, err := hvt.Open(args.Config.Kernel)
 	if err != nil {
 		return false, monitor.CouldNotOpen(args.Config.Kernel, err)
 	}

@@ -1,0 +1,103 @@
+package runcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/monitor"
+)
+
+// signalError is the cause given to the run context when a signal ends it.
+type signalError struct{ sig syscall.Signal }
+
+func (e signalError) Error() string { return fmt.Sprintf("Exiting on signal %d", int(e.sig)) }
+
+// Main runs `uaaf run` with argv (the words after "run"): parses solo5-hvt's
+// flags and uaaf's own, runs the guest or session to its end, and returns
+// nil, an *ExitError carrying the guest's non-zero exit status, or the error
+// that ended the run (one line, for ExitCode to print). nil writers mean
+// os.Stdout and os.Stderr. Call it from the main goroutine of a process that
+// exits afterwards: it handles SIGINT and SIGTERM while it runs.
+func Main(stdout, stderr io.Writer, argv []string) error {
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	args, err := monitor.ParseArgs(argv)
+	if err != nil {
+		return err
+	}
+	if args.Help {
+		fmt.Fprint(stdout, monitor.Usage)
+		return nil
+	}
+	if args.Version {
+		fmt.Fprintf(stdout, "uaaf %s: hvt ABI version %d\n", Version, hvt.ABIVersion)
+		return nil
+	}
+	if args.MemAdjusted {
+		fmt.Fprintf(stderr, "uaaf: WARNING: adjusting memory to %d bytes\n", args.Config.MemSize)
+	}
+	args.Config.Console = stdout // the guest's console: the app's writer, os.Stdout by default
+	args.Config.Log = stderr
+
+	// SIGINT and SIGTERM end the guest with solo5-hvt's message. The first
+	// signal.Notify of a process is slow (the runtime starts a thread to
+	// manage signal masks and waits for it: a few hundred microseconds
+	// here), so it runs on its own goroutine while this one loads the
+	// image. Until it is in place the two signals have their default
+	// effect, as in solo5-hvt before it installs its handlers.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	watching := make(chan struct{})
+	go func() {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		close(watching)
+		select {
+		case s := <-sigs:
+			cancel(signalError{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	defer func() {
+		<-watching
+		signal.Stop(sigs)
+	}()
+
+	r, err := newRunner(args, stderr)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	start := time.Now()
+	status, err := r.Run(ctx)
+	if args.UaaF.Stats {
+		r.PrintStats(stderr, time.Since(start), status, err)
+	}
+	if err != nil {
+		var se signalError
+		if errors.As(err, &se) {
+			return se
+		}
+		if errors.Is(err, hypervisor.ErrStopped) {
+			return errors.New("guest stopped")
+		}
+		return err
+	}
+	if status != 0 {
+		return &ExitError{Code: status}
+	}
+	return nil
+}
