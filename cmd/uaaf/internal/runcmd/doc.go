@@ -17,6 +17,6 @@ import "os"
 
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == "run" {
-		os.Exit(ExitCode(Main(os.Stdout, os.Stderr, os.Args[2:]), os.Stderr))
+		os.Exit(ExitCode(run(os.Stdout, os.Stderr, os.Args[2:], false), os.Stderr))
 	}
 }

@@ -27,6 +27,15 @@ func (e signalError) Error() string { return fmt.Sprintf("Exiting on signal %d",
 // os.Stdout and os.Stderr. Call it from the main goroutine of a process that
 // exits afterwards: it handles SIGINT and SIGTERM while it runs.
 func Main(stdout, stderr io.Writer, argv []string) error {
+	return run(stdout, stderr, argv, true)
+}
+
+// run is Main. With release false it leaves the VM, guest memory, open files
+// and the signal watcher to the kernel, for a process that exits as soon as
+// run returns (the fast path, as solo5-hvt exits from its halt handler):
+// releasing them first adds a round trip to the runtime's signal thread and
+// unmaps that the exit repeats anyway.
+func run(stdout, stderr io.Writer, argv []string, release bool) error {
 	if stdout == nil {
 		stdout = os.Stdout
 	}
@@ -70,16 +79,20 @@ func Main(stdout, stderr io.Writer, argv []string) error {
 		case <-ctx.Done():
 		}
 	}()
-	defer func() {
-		<-watching
-		signal.Stop(sigs)
-	}()
+	if release {
+		defer func() {
+			<-watching
+			signal.Stop(sigs)
+		}()
+	}
 
 	r, err := newRunner(args, stderr)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	if release {
+		defer r.Close()
+	}
 
 	start := time.Now()
 	status, err := r.Run(ctx)
