@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 )
@@ -52,22 +54,38 @@ func TestNewMachineErrors(t *testing.T) {
 				t.Errorf("err = %v, want %v", err, tt.want)
 			}
 			p := kvm.StartMachine(tt.path)
+			if vm := p.WaitVM(); vm != nil {
+				t.Errorf("WaitVM = %v, want nil: creation failed before the VM", vm)
+			}
 			if _, perr := p.Wait(); perr == nil || perr.Error() != err.Error() {
 				t.Errorf("StartMachine: err %v, want the same as NewMachine's (%v)", perr, err)
 			}
-			p.Discard() // no machine: must not panic
+			kvm.StartMachine(tt.path).Discard() // no machine: must not panic
 		})
 	}
 }
 
-// TestStartMachine checks the asynchronous form: Wait hands over a working
-// machine, and Discard of an unwanted one leaves no KVM fd behind.
+// TestStartMachine checks the asynchronous form: the VM can take memory
+// before the vCPU exists, Wait hands over a working machine, and Discard of
+// an unwanted one leaves no KVM fd behind.
 func TestStartMachine(t *testing.T) {
 	kvmtest.Require(t)
 	before := kvmtest.KVMFDs(t)
 	p := kvm.StartMachine(kvm.DefaultPath)
 	if p.Path() != kvm.DefaultPath {
 		t.Errorf("Path = %q", p.Path())
+	}
+	ram, err := unix.Mmap(-1, 0, 2<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(ram)
+	vm := p.WaitVM()
+	if vm == nil {
+		t.Fatal("WaitVM = nil")
+	}
+	if err := vm.MapMemory(0, 0, ram, 0); err != nil {
+		t.Errorf("MapMemory before the vCPU: %v", err)
 	}
 	m, err := p.Wait()
 	if err != nil {

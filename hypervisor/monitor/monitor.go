@@ -141,14 +141,9 @@ func New(cfg Config) (m *Monitor, err error) {
 	if err := m.mapRAM(); err != nil {
 		return m, err
 	}
-	// Mapping RAM into the VM waits for the machine; loading the image
-	// does not: do both at once. joinMachine writes only sys, vm and kvcpu,
-	// which nothing reads before the join.
-	machine = nil // joinMachine owns it now, and m.Close what it yields
-	joined := make(chan error, 1)
-	go func() { joined <- m.joinMachine(pending) }()
 	loadErr := m.loadImage(f)
-	if err := <-joined; err != nil {
+	machine = nil // joinMachine owns it now, and m.Close what it yields
+	if err := m.joinMachine(pending); err != nil {
 		return m, err
 	}
 	if loadErr != nil {
@@ -215,9 +210,14 @@ func (m *Monitor) loadImage(f *os.File) (err error) {
 }
 
 // joinMachine takes the machine started by New (or given in Config.Machine)
-// and maps guest RAM into it as memslot 0. Errors are worded as solo5-hvt
-// words its KVM errors, prefixed "KVM: ".
+// with guest RAM mapped as memslot 0: the mapping is made as soon as the VM
+// exists, while the machine's goroutine still creates the vCPU. Errors are
+// worded as solo5-hvt words its KVM errors, prefixed "KVM: ".
 func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
+	var slotErr error
+	if vm := p.WaitVM(); vm != nil {
+		slotErr = vm.MapMemory(0, 0, m.ram, 0)
+	}
 	km, err := p.Wait()
 	switch {
 	case errors.Is(err, kvm.ErrNoKVM), errors.Is(err, kvm.ErrAPIVersion):
@@ -226,8 +226,8 @@ func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
 		return m.hostErr(err)
 	}
 	m.sys, m.vm, m.kvcpu = km.Sys, km.VM, km.VCPU
-	if err := m.vm.MapMemory(0, 0, m.ram, 0); err != nil {
-		return m.hostErr(err)
+	if slotErr != nil {
+		return m.hostErr(slotErr)
 	}
 	return nil
 }
