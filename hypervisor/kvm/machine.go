@@ -44,46 +44,59 @@ func (m *Machine) Close() {
 
 // PendingMachine is a Machine being created on its own goroutine.
 //
-// Ownership: exactly one goroutine uses a PendingMachine. It may call WaitVM
-// to use the VM before the vCPU exists (to map memory, which overlaps the
-// vCPU's creation), and must then call Wait (and own the Machine) or
-// Discard, once.
+// The work is split so that its two parts overlap: the creating goroutine
+// opens the device and creates the VM and the vCPU; the owner, when it
+// joins, queries the CPUID leaves KVM supports (QueryCPUID), may map memory
+// into the VM as soon as it exists (WaitVM), and finally sets the vCPU's
+// CPUID (Wait).
+//
+// Ownership: exactly one goroutine uses a PendingMachine, calling any of
+// QueryCPUID and WaitVM, then Wait (and owning the Machine) or Discard, once.
 type PendingMachine struct {
-	path    string
-	vmReady chan struct{} // closed once m.VM is set, or creation failed before
-	done    chan struct{} // closed once creation ended; m and err are final
-	m       Machine       // what exists so far
-	err     error
+	path     string
+	sysReady chan struct{} // closed once m.Sys is set, or opening failed
+	vmReady  chan struct{} // closed once m.VM is set, or creation failed before
+	done     chan struct{} // closed once creation ended; m and err are final
+	m        Machine       // what exists so far
+	err      error
+
+	// Owner's side.
+	queried  bool
+	cpuid    []CPUIDEntry2
+	cpuidErr error
 }
 
 func newPending(path string) *PendingMachine {
-	return &PendingMachine{path: path, vmReady: make(chan struct{}), done: make(chan struct{})}
+	return &PendingMachine{path: path, sysReady: make(chan struct{}),
+		vmReady: make(chan struct{}), done: make(chan struct{})}
 }
 
-// StartMachine begins NewMachine(path) on a new goroutine and returns at
-// once.
+// StartMachine begins creating the machine NewMachine(path) returns, on a
+// new goroutine, and returns at once.
 func StartMachine(path string) *PendingMachine {
 	p := newPending(path)
 	go p.build()
 	return p
 }
 
-// build creates the machine step by step. It never closes what it created:
+// build creates the device, VM and vCPU. It never closes what it created:
 // on failure Wait does, once the owner is done with WaitVM's VM.
 func (p *PendingMachine) build() {
-	vmPublished := false
+	ready := []chan struct{}{p.sysReady, p.vmReady}
 	defer func() {
-		if !vmPublished {
-			close(p.vmReady)
+		for _, c := range ready {
+			close(c)
 		}
 		close(p.done)
 	}()
+	publish := func() { close(ready[0]); ready = ready[1:] }
 	sys, err := Open(p.path)
 	if err != nil {
 		p.err = err
 		return
 	}
 	p.m.Sys = sys
+	publish()
 	for _, c := range []Cap{CapUserMemory, CapGetTSCKHz} {
 		if n, err := sys.CheckExtension(c); err != nil || n != 1 {
 			p.err = fmt.Errorf("%v unavailable: %w", c, ErrMissingCap)
@@ -93,21 +106,27 @@ func (p *PendingMachine) build() {
 	if p.m.VM, p.err = sys.CreateVM(); p.err != nil {
 		return
 	}
-	vmPublished = true
-	close(p.vmReady)
-	cpuid, err := sys.SupportedCPUID()
-	if err != nil {
-		p.err = err
-		return
-	}
-	if p.m.VCPU, p.err = p.m.VM.CreateVCPU(0); p.err != nil {
-		return
-	}
-	p.err = p.m.VCPU.SetCPUID(cpuid)
+	publish()
+	p.m.VCPU, p.err = p.m.VM.CreateVCPU(0)
 }
 
 // Path returns the device path the machine is being created from.
 func (p *PendingMachine) Path() string { return p.path }
+
+// QueryCPUID asks KVM, on the calling goroutine, which CPUID leaves it
+// supports, as soon as the device is open and while the creating goroutine
+// makes the VM and vCPU. Wait sets them on the vCPU (and queries them
+// itself if QueryCPUID was not called). An error is reported by Wait.
+func (p *PendingMachine) QueryCPUID() {
+	if p.queried {
+		return
+	}
+	p.queried = true
+	<-p.sysReady
+	if p.m.Sys != nil {
+		p.cpuid, p.cpuidErr = p.m.Sys.SupportedCPUID()
+	}
+}
 
 // WaitVM blocks until the machine's VM exists and returns it, or nil if
 // creation failed before that (Wait then says why). The VM stays the
@@ -118,14 +137,22 @@ func (p *PendingMachine) WaitVM() *VM {
 	return p.m.VM
 }
 
-// Wait blocks until the machine exists or its creation failed. It returns
-// the machine, which the caller owns from then on, or the error, having
-// released whatever had been created.
+// Wait blocks until the VM and vCPU exist or their creation failed, and sets
+// the vCPU's CPUID. It returns the machine, which the caller owns from then
+// on, or the first error, having released whatever had been created.
 func (p *PendingMachine) Wait() (*Machine, error) {
+	p.QueryCPUID()
 	<-p.done
-	if p.err != nil {
+	err := p.err
+	if err == nil {
+		err = p.cpuidErr
+	}
+	if err == nil {
+		err = p.m.VCPU.SetCPUID(p.cpuid)
+	}
+	if err != nil {
 		p.m.Close()
-		return nil, p.err
+		return nil, err
 	}
 	m := p.m
 	return &m, nil
@@ -134,7 +161,6 @@ func (p *PendingMachine) Wait() (*Machine, error) {
 // Discard waits for the machine and releases it, for an owner that no
 // longer needs it.
 func (p *PendingMachine) Discard() {
-	if m, err := p.Wait(); err == nil {
-		m.Close()
-	}
+	<-p.done
+	p.m.Close()
 }

@@ -210,10 +210,12 @@ func (m *Monitor) loadImage(f *os.File) (err error) {
 }
 
 // joinMachine takes the machine started by New (or given in Config.Machine)
-// with guest RAM mapped as memslot 0: the mapping is made as soon as the VM
-// exists, while the machine's goroutine still creates the vCPU. Errors are
-// worded as solo5-hvt words its KVM errors, prefixed "KVM: ".
+// with guest RAM mapped as memslot 0. While the machine's goroutine creates
+// the VM and vCPU, this one queries the CPUID to give the vCPU, then maps RAM
+// into the VM: the order in which they are likely ready. Errors are worded
+// as solo5-hvt words its KVM errors, prefixed "KVM: ".
 func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
+	p.QueryCPUID()
 	var slotErr error
 	if vm := p.WaitVM(); vm != nil {
 		slotErr = vm.MapMemory(0, 0, m.ram, 0)
