@@ -40,6 +40,11 @@ type Config struct {
 	// mapping: len(RAM) must equal MemSize, it must come from mmap, and the
 	// caller unmaps it after Close (library preloading boots into a memfd).
 	RAM []byte
+	// SoleGuest says the guest is all this process runs (`uaaf run`): its
+	// vCPU then keeps its Go scheduler slot while in the guest (see
+	// kvm.VCPU.KeepP). Leave it false when other goroutines or guests must
+	// run alongside.
+	SoleGuest bool
 	// Extension, if set, adds UaaF behaviour (sessions, library preload) to
 	// the guest; see Extension.
 	Extension Extension

@@ -326,6 +326,7 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	if m.kvcpu == nil {
 		return 0, &Error{Kind: ErrHost, Msg: "monitor: Run called twice, or after a failed New"}
 	}
+	m.kvcpu.KeepP(m.cfg.SoleGuest)
 	v := hypervisor.NewVCPU(m.kvcpu)
 	m.kvcpu = nil // v owns it now
 	v.Start()

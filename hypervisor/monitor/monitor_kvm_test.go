@@ -5,8 +5,10 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -289,6 +291,45 @@ func TestStop(t *testing.T) {
 	_, err = m.Run(ctx)
 	if !errors.Is(err, hypervisor.ErrStopped) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run = %v, want ErrStopped caused by the deadline", err)
+	}
+}
+
+// TestSoleGuest runs guests whose vCPU keeps its P while in the guest
+// (Config.SoleGuest): they run as usual, and a guest computing in the guest
+// forever is still stopped by a context deadline — whose timer needs a P —
+// even when there is a single P, which the runtime then takes back by
+// preempting the vCPU goroutine.
+func TestSoleGuest(t *testing.T) {
+	kvmtest.Require(t)
+	t.Run("hello", func(t *testing.T) {
+		status, out, _, err := runGuest(t, "hello", Config{SoleGuest: true, Args: []string{"Hello_Solo5"}})
+		if err != nil || status != 0 || !strings.Contains(out, "Hello, World") {
+			t.Errorf("status %d err %v output %q", status, err, out)
+		}
+	})
+	for _, procs := range []int{1, 2} {
+		for _, sole := range []bool{false, true} {
+			t.Run(fmt.Sprintf("spin stopped, GOMAXPROCS=%d, SoleGuest=%v", procs, sole), func(t *testing.T) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				var out bytes.Buffer
+				m, err := New(Config{
+					Kernel: kvmtest.GuestImage(t, "spin"), MemSize: 32 << 20, SoleGuest: sole,
+					Console: &out, Log: &out,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				defer cancel()
+				if _, err := m.Run(ctx); !errors.Is(err, hypervisor.ErrStopped) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("Run = %v, want ErrStopped by the deadline", err)
+				}
+				if !strings.Contains(out.String(), "spin: spinning") {
+					t.Errorf("the guest never ran: output %q", out.String())
+				}
+			})
+		}
 	}
 }
 

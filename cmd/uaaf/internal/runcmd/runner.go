@@ -38,7 +38,11 @@ func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
 		return nil, err
 	}
 	if !isSession {
-		if r.mon, err = monitor.New(withPrestarted(args.Config)); err != nil {
+		// A plain guest is all a `uaaf run` process runs. (A session is
+		// not: call timeouts need timers to fire while it runs.)
+		cfg := withPrestarted(args.Config)
+		cfg.SoleGuest = true
+		if r.mon, err = monitor.New(cfg); err != nil {
 			return nil, err
 		}
 		return r, nil
