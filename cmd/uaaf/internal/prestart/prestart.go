@@ -1,13 +1,13 @@
 // Package prestart starts creating the KVM machine of a `uaaf run` while the
 // Go runtime is still initialising the rest of the program.
 //
-// Creating a VM and its vCPU is about a millisecond of KVM work, and so is
-// initialising uaaf's packages (the command-line library above all). This
+// Creating a VM and its vCPU is about a millisecond of KVM work, and the
+// packages `uaaf run` needs take a good part of that to initialise. This
 // package depends on little more than package kvm, so Go initialises it
-// early, before the heavy packages, and its init starts the machine on its
-// own goroutine when the command line is "uaaf run ...": the two costs then
-// overlap instead of adding up. The run command takes the machine with
-// Take; in any other process nothing is started.
+// before them, and its init starts the machine on its own goroutine when the
+// command line is "uaaf run ...": the two costs then overlap instead of
+// adding up. The run command (package runcmd) takes the machine with Take;
+// in any other process nothing is started.
 package prestart
 
 import (

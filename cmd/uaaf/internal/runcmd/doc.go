@@ -9,8 +9,8 @@
 // on the machines uaaf is developed on that is about a millisecond of a
 // cold start. Go initialises every package this one imports before its
 // init runs, so the fast path sees a fully initialised program as far as it
-// can reach. Other commands, and "uaaf help run", go through package main
-// as usual.
+// can reach. Other commands, and "uaaf --help", go through package main as
+// usual; Main is the same command reached through urfave/cli.
 package runcmd
 
 import "os"
