@@ -30,6 +30,23 @@ func buildMaxRSS(b *testing.B) string {
 	return out
 }
 
+// buildFloor builds the two do-nothing programs of testdata (floor.go,
+// static like uaaf; floor.c, dynamic like solo5-hvt) and returns their paths.
+func buildFloor(b *testing.B) (goProg, cProg string) {
+	b.Helper()
+	dir := b.TempDir()
+	goProg, cProg = filepath.Join(dir, "floor-go"), filepath.Join(dir, "floor-c")
+	gocmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", goProg, filepath.Join("testdata", "floor", "floor.go"))
+	gocmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if o, err := gocmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build testdata/floor: %v\n%s", err, o)
+	}
+	if o, err := exec.Command("cc", "-O2", "-o", cProg, filepath.Join("testdata", "floor.c")).CombinedOutput(); err != nil {
+		b.Fatalf("cc testdata/floor.c: %v\n%s", err, o)
+	}
+	return goProg, cProg
+}
+
 // coldRun runs one tender process to completion under the launcher and
 // returns its wall time (fork to reap) and peak RSS in KiB. Anything but exit
 // status 0 fails b.
@@ -86,7 +103,11 @@ func median(ds []time.Duration) time.Duration {
 // hello image): each iteration runs that image under uaaf and under
 // solo5-hvt, alternating which goes first, and reports uaaf/solo5-ratio: the
 // median uaaf time over the median solo5-hvt time of the same loop; and
-// both peak RSS values.
+// both peak RSS values. Each iteration also runs a static Go program and a C
+// program that only exit (testdata/floor*) and reports go-floor-ratio:
+// (solo5-hvt + Go - C) / solo5-hvt with medians, the ratio a Go monitor would
+// have if everything but the language runtime's start-up cost what
+// solo5-hvt's does.
 func BenchmarkColdRun(b *testing.B) {
 	kvmtest.Require(b)
 	bin := binary(b)
@@ -107,8 +128,9 @@ func BenchmarkColdRun(b *testing.B) {
 		b.Logf("SOLO5_HVT and SOLO5_IMG not both set: no comparison with solo5-hvt")
 		return
 	}
+	goFloor, cFloor := buildFloor(b)
 	b.Run("vs-solo5", func(b *testing.B) {
-		var ut, st []time.Duration
+		var ut, st, gt, ct []time.Duration
 		var upeak, speak int64
 		runU := func() {
 			d, rss := coldRun(b, launcher, bin, "run", "--mem=512", img, "Hello_Solo5")
@@ -118,19 +140,32 @@ func BenchmarkColdRun(b *testing.B) {
 			d, rss := coldRun(b, launcher, solo5, "--mem=512", img, "Hello_Solo5")
 			st, speak = append(st, d), max(speak, rss)
 		}
+		runG := func() {
+			d, _ := coldRun(b, launcher, goFloor)
+			gt = append(gt, d)
+		}
+		runC := func() {
+			d, _ := coldRun(b, launcher, cFloor)
+			ct = append(ct, d)
+		}
 		i := 0
 		for b.Loop() {
 			if i%2 == 0 {
 				runU()
 				runS()
+				runG()
+				runC()
 			} else {
 				runS()
 				runU()
+				runC()
+				runG()
 			}
 			i++
 		}
 		if mu, ms := median(ut), median(st); ms > 0 {
 			b.ReportMetric(float64(mu)/float64(ms), "uaaf/solo5-ratio")
+			b.ReportMetric(float64(ms+median(gt)-median(ct))/float64(ms), "go-floor-ratio")
 		}
 		b.ReportMetric(float64(upeak), "uaaf-peak-rss-KiB")
 		b.ReportMetric(float64(speak), "solo5-peak-rss-KiB")
