@@ -29,7 +29,7 @@ func (m *Monitor) cmdline() (string, error) {
 // and command line into guest memory. The vCPU must exist: boot info carries
 // its TSC frequency.
 func (m *Monitor) writeBootState(cmdline string) error {
-	khz, err := m.kvcpu.TSCKHz()
+	khz, err := m.machine.VCPU.TSCKHz()
 	if err != nil {
 		return &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
 	}

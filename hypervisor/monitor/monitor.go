@@ -26,13 +26,13 @@ type Monitor struct {
 	img      *hvt.Image
 	manifest *hvt.Manifest
 
-	sys   *kvm.System
-	vm    *kvm.VM
-	kvcpu *kvm.VCPU   // created by New, owned by Run's VCPU from then on
-	ram   []byte      // the whole guest RAM mapping
-	mem   hvt.Memory  // ram as the guest may address it (hypercall checks)
-	ro    []hvt.Range // pages read-only on the host: the monitor never writes there
-	vcpu  *hypervisor.VCPU
+	// machine is the device, VM and vCPU; machine.VCPU is owned by Run's
+	// VCPU from Run on (and nil then).
+	machine kvm.Machine
+	ram     []byte      // the whole guest RAM mapping
+	mem     hvt.Memory  // ram as the guest may address it (hypercall checks)
+	ro      []hvt.Range // pages read-only on the host: the monitor never writes there
+	vcpu    *hypervisor.VCPU
 
 	devices []device // indexed like manifest.Entries; nil for entry 0
 	waker   int      // eventfd that wakes a blocked poll on Stop
@@ -97,11 +97,11 @@ func New(cfg Config) (m *Monitor, err error) {
 		}
 		pending = kvm.StartMachine(path)
 	}
-	machine := pending // discarded on failure until joined
+	unjoined := pending // discarded on failure until joined
 	defer func() {
 		if err != nil {
-			if machine != nil {
-				machine.Discard()
+			if unjoined != nil {
+				unjoined.Discard()
 			}
 			m.Close()
 			m = nil
@@ -142,7 +142,7 @@ func New(cfg Config) (m *Monitor, err error) {
 		return m, err
 	}
 	loadErr := m.loadImage(f)
-	machine = nil // joinMachine owns it now, and m.Close what it yields
+	unjoined = nil // joinMachine owns it now, and m.Close what it yields
 	if err := m.joinMachine(pending); err != nil {
 		return m, err
 	}
@@ -227,7 +227,7 @@ func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
 	case err != nil:
 		return m.hostErr(err)
 	}
-	m.sys, m.vm, m.kvcpu = km.Sys, km.VM, km.VCPU
+	m.machine = *km
 	if slotErr != nil {
 		return m.hostErr(slotErr)
 	}
@@ -275,10 +275,10 @@ func (m *Monitor) RAM() []byte { return m.ram }
 func (m *Monitor) MemSize() uint64 { return m.cfg.MemSize }
 
 // VM returns the guest's KVM VM.
-func (m *Monitor) VM() *kvm.VM { return m.vm }
+func (m *Monitor) VM() *kvm.VM { return m.machine.VM }
 
 // System returns the open KVM device.
-func (m *Monitor) System() *kvm.System { return m.sys }
+func (m *Monitor) System() *kvm.System { return m.machine.Sys }
 
 // VCPU returns the guest's vCPU while Run runs (nil before). Extensions use
 // it from HandleSwitch, on the vCPU thread.
@@ -323,12 +323,12 @@ func (m *Monitor) Stop() {
 // hypervisor.ErrStopped after Stop or when ctx is done, ErrHost otherwise.
 func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	bootStart := time.Now()
-	if m.kvcpu == nil {
+	if m.machine.VCPU == nil {
 		return 0, &Error{Kind: ErrHost, Msg: "monitor: Run called twice, or after a failed New"}
 	}
-	m.kvcpu.KeepP(m.cfg.SoleGuest)
-	v := hypervisor.NewVCPU(m.kvcpu)
-	m.kvcpu = nil // v owns it now
+	m.machine.VCPU.KeepP(m.cfg.SoleGuest)
+	v := hypervisor.NewVCPU(m.machine.VCPU)
+	m.machine.VCPU = nil // v owns it now
 	v.Start()
 	defer func() {
 		// context.AfterFunc's stop does not wait for a Stop already
@@ -488,18 +488,7 @@ func (m *Monitor) Close() error {
 		m.waker = -1
 	}
 	m.stopMu.Unlock()
-	if m.kvcpu != nil { // New succeeded but Run never ran
-		m.kvcpu.Close()
-		m.kvcpu = nil
-	}
-	if m.vm != nil {
-		m.vm.Close()
-		m.vm = nil
-	}
-	if m.sys != nil {
-		m.sys.Close()
-		m.sys = nil
-	}
+	m.machine.Close() // the vCPU too if New succeeded but Run never ran
 	// The memslot is gone with the VM fd only once the kernel drops the VM;
 	// the mapping itself is ours to free now that no vCPU can run.
 	if m.ram != nil && !m.ramBorrowed {
