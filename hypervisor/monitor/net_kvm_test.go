@@ -282,6 +282,19 @@ func (r *pingResult) check(pkt []byte, id uint16) {
 	r.replies[seq] = true
 }
 
+// checkARPReplies checks that the guest answered ARP, always with MAC mac.
+func checkARPReplies(t *testing.T, macs []net.HardwareAddr, mac string) {
+	t.Helper()
+	if len(macs) == 0 {
+		t.Error("no ARP reply from the guest seen on the tap")
+	}
+	for _, got := range macs {
+		if got.String() != mac {
+			t.Errorf("ARP reply sender MAC %s, want %s", got, mac)
+		}
+	}
+}
+
 // arpWatch captures ARP frames on tap0 in ns until stop is called, and
 // returns the sender MACs of ARP replies that claim netGuestIP.
 func arpWatch(t *testing.T, ns string) (stop func() []net.HardwareAddr) {
@@ -440,15 +453,7 @@ func TestNetInProcess(t *testing.T) {
 	if reads == 0 || writes < netReplies {
 		t.Errorf("NET_READ %d NET_WRITE %d hypercalls, want reads and at least %d writes", reads, writes, netReplies)
 	}
-	macs := arps()
-	if len(macs) == 0 {
-		t.Error("no ARP reply from the guest seen on the tap")
-	}
-	for _, got := range macs {
-		if got.String() != mac {
-			t.Errorf("ARP reply sender MAC %s, want %s", got, mac)
-		}
-	}
+	checkARPReplies(t, arps(), mac)
 }
 
 // awaitServing waits until the guest serves (true), or ends or takes more
@@ -541,13 +546,5 @@ func TestNetCLI(t *testing.T) {
 		t.Errorf("stderr not empty: %q", stderr.String())
 	}
 	checkPing(t, res)
-	macs := arps()
-	if len(macs) == 0 {
-		t.Error("no ARP reply from the guest seen on the tap")
-	}
-	for _, got := range macs {
-		if got.String() != mac {
-			t.Errorf("ARP reply sender MAC %s, want %s", got, mac)
-		}
-	}
+	checkARPReplies(t, arps(), mac)
 }
