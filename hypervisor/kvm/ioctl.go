@@ -3,7 +3,7 @@ package kvm
 import (
 	"fmt"
 
-	"golang.org/x/sys/unix"
+	"github.com/uaaf/uaaf/hypervisor/internal/ioctl"
 )
 
 // ioctl request encoding, as in the kernel's asm-generic/ioctl.h.
@@ -87,16 +87,11 @@ func ioctlName(req uintptr) string {
 }
 
 // ioctlInt issues an ioctl whose argument is an integer, retrying on EINTR, and
-// returns the ioctl's non-negative result.
+// returns the ioctl's non-negative result; errors name the request.
 func ioctlInt(fd int, req, arg uintptr) (int, error) {
-	for {
-		r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, arg)
-		if e == 0 {
-			return int(r), nil
-		}
-		if e == unix.EINTR {
-			continue
-		}
-		return -1, fmt.Errorf("%s: %w", ioctlName(req), e)
+	r, err := ioctl.Int(fd, req, arg)
+	if err != nil {
+		return -1, fmt.Errorf("%s: %w", ioctlName(req), err)
 	}
+	return r, nil
 }

@@ -4,22 +4,16 @@ import (
 	"fmt"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/uaaf/uaaf/hypervisor/internal/ioctl"
 )
 
 // ioctlPtr issues an ioctl whose argument points at p, retrying on EINTR. p
-// must point at a struct whose layout matches what req expects; the pointer is
-// kept alive for the duration of the call by the Syscall rule for
-// uintptr(unsafe.Pointer(p)) conversions in the argument list.
+// must point at a struct whose layout matches what req expects (see
+// ioctl.Ptr for how it stays valid during the call); errors name the request.
 func ioctlPtr(fd int, req uintptr, p unsafe.Pointer) (int, error) {
-	for {
-		r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(p))
-		if e == 0 {
-			return int(r), nil
-		}
-		if e == unix.EINTR {
-			continue
-		}
-		return -1, fmt.Errorf("%s: %w", ioctlName(req), e)
+	r, err := ioctl.Ptr(fd, req, p)
+	if err != nil {
+		return -1, fmt.Errorf("%s: %w", ioctlName(req), err)
 	}
+	return r, nil
 }

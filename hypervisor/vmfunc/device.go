@@ -244,7 +244,7 @@ func (d *Device) Enable() error {
 		return err
 	}
 	defer d.mu.Unlock()
-	err = ioctl(fd, IocEnable, 0)
+	err = ioctlInt(fd, IocEnable, 0)
 	if errors.Is(err, unix.EOPNOTSUPP) {
 		var rc RawCaps
 		if cerr := ioctlPtr(fd, IocCaps, &rc); cerr == nil {
@@ -294,7 +294,7 @@ func (d *Device) Detach() error {
 		return err
 	}
 	defer d.mu.Unlock()
-	return mapErrno(ioctl(fd, IocDetach, 0), false)
+	return mapErrno(ioctlInt(fd, IocDetach, 0), false)
 }
 
 // Close detaches (as Detach) and closes the device. Closing twice returns
