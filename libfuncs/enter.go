@@ -8,12 +8,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
 // Enter runs the instance's vCPU on the calling goroutine until the library
@@ -22,18 +22,18 @@ import (
 // — halting, a trap, touching memory outside its view, another port — is a
 // *switcher.FaultError, and passing deadline is switcher.ErrDeadline.
 func (in *Instance) Enter(deadline time.Time) (err error) {
-	vcpu := in.vcpu // the timer must not read in.vcpu: Close clears it
-	if vcpu == nil {
+	vc := in.vcpu // the timer must not read in.vcpu: Close clears it
+	if vc == nil {
 		return &switcher.FaultError{Msg: in.lf.Name + ": instance closed"}
 	}
 	if !in.started {
-		vcpu.Start()
+		vc.Start()
 		in.started = true
 	}
 	var expired atomic.Bool
 	timer := time.AfterFunc(time.Until(deadline), func() {
 		expired.Store(true)
-		vcpu.Stop()
+		vc.Stop()
 	})
 	defer func() {
 		// A timer that fired as the call ended has stopped the vCPU for
@@ -46,7 +46,7 @@ func (in *Instance) Enter(deadline time.Time) (err error) {
 	for {
 		reason, err := in.vcpu.Run()
 		if err != nil {
-			if errors.Is(err, hypervisor.ErrStopped) {
+			if errors.Is(err, vcpu.ErrStopped) {
 				if expired.Load() {
 					return switcher.ErrDeadline
 				}

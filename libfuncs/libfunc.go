@@ -9,11 +9,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/guestmem"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
 // LibFunc is one preloaded library-function unikernel. Its exported fields
@@ -198,7 +199,7 @@ type Instance struct {
 	ram     []byte
 	mem     hvt.Memory
 	ro      []hvt.Range // read-only pages: never written by the monitor
-	vcpu    *hypervisor.VCPU
+	vcpu    *vcpu.Runner
 	console io.Writer
 	started bool
 
@@ -259,7 +260,7 @@ func (lf *LibFunc) NewInstance(callArea []byte, console io.Writer) (in *Instance
 	if err != nil {
 		return nil, fmt.Errorf("libfuncs: %s: %w", lf.Name, err)
 	}
-	in.vcpu = hypervisor.NewVCPU(k)
+	in.vcpu = vcpu.New(k)
 	if err := k.SetCPUID(cpuid); err != nil {
 		return nil, err
 	}
@@ -292,7 +293,7 @@ func (lf *LibFunc) mapPrivate(fd int, b uaafabi.Backend) ([]byte, error) {
 		copy(ram[uaafabi.TrampGPA:], code)
 	}
 	for _, r := range lf.ro {
-		if err := hypervisor.ProtectReadOnly(ram, r.Start, r.End-r.Start); err != nil {
+		if err := guestmem.ProtectReadOnly(ram, r.Start, r.End-r.Start); err != nil {
 			unix.Munmap(ram)
 			return nil, err
 		}

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/guestmem"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 )
@@ -55,7 +55,7 @@ func (m *Monitor) dumpCore(frame []byte) error {
 	}
 
 	// Write the pages the host has resident; the others read back as zero.
-	vec, err := hypervisor.Resident(m.ram)
+	vec, err := guestmem.Resident(m.ram)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/guestmem"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 )
 
@@ -115,13 +115,13 @@ func FuzzHypercall(f *testing.F) {
 		// Guest RAM as the monitor has it: an mmap whose "text" page is
 		// read-only on the host, so a handler that wrote there would crash
 		// the fuzzer instead of passing.
-		ram, err := hypervisor.AllocMemory(fuzzMemSize)
+		ram, err := guestmem.Alloc(fuzzMemSize)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer hypervisor.FreeMemory(ram)
+		defer guestmem.Free(ram)
 		copy(ram, memSeed)
-		if err := hypervisor.ProtectReadOnly(ram, fuzzTextGPA, hypervisor.PageSize); err != nil {
+		if err := guestmem.ProtectReadOnly(ram, fuzzTextGPA, guestmem.PageSize); err != nil {
 			t.Fatal(err)
 		}
 		m := &Monitor{
@@ -135,7 +135,7 @@ func FuzzHypercall(f *testing.F) {
 			mem:     hvt.Memory(ram),
 			devices: []device{nil, blk, nd},
 			waker:   -1,
-			ro:      []hvt.Range{{Start: fuzzTextGPA, End: fuzzTextGPA + hypervisor.PageSize}},
+			ro:      []hvt.Range{{Start: fuzzTextGPA, End: fuzzTextGPA + guestmem.PageSize}},
 		}
 		m.registerHypercalls()
 		if int(nr) >= len(m.handlers) || m.handlers[call] == nil {

@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
 // hypercallFunc serves one hypercall. gpa is the guest's (untrusted) argument
@@ -117,7 +117,7 @@ func (m *Monitor) hcPoll(gpa uint64) error {
 		ts := unix.NsecToTimespec(int64(left))
 		_, err := unix.Ppoll(fds, &ts, nil)
 		if m.vcpu.Stopped() {
-			return hypervisor.ErrStopped
+			return vcpu.ErrStopped
 		}
 		if errors.Is(err, unix.EINTR) {
 			continue

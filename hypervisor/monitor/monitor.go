@@ -11,10 +11,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/uaaf/uaaf/hypervisor"
+	"github.com/uaaf/uaaf/hypervisor/guestmem"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
 // Monitor runs one hvt guest. Create it with New, run it once with Run, and
@@ -32,7 +33,7 @@ type Monitor struct {
 	ram     []byte      // the whole guest RAM mapping
 	mem     hvt.Memory  // ram as the guest may address it (hypercall checks)
 	ro      []hvt.Range // pages read-only on the host: the monitor never writes there
-	vcpu    *hypervisor.VCPU
+	vcpu    *vcpu.Runner
 
 	devices []device // indexed like manifest.Entries; nil for entry 0
 	waker   int      // eventfd that wakes a blocked poll on Stop
@@ -190,7 +191,7 @@ func (m *Monitor) mapRAM() (err error) {
 			return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest RAM is %d bytes, memory size %d", len(m.cfg.RAM), m.cfg.MemSize)}
 		}
 		m.ram, m.ramBorrowed = m.cfg.RAM, true
-	} else if m.ram, err = hypervisor.AllocMemory(m.cfg.MemSize); err != nil {
+	} else if m.ram, err = guestmem.Alloc(m.cfg.MemSize); err != nil {
 		return &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
 	}
 	m.mem = hvt.Memory(m.ram)
@@ -241,8 +242,8 @@ func (m *Monitor) protectText() error {
 		if s.Writable() {
 			continue
 		}
-		start := s.Vaddr &^ (hypervisor.PageSize - 1)
-		end := (s.Vaddr + s.Memsz + hypervisor.PageSize - 1) &^ (hypervisor.PageSize - 1)
+		start := s.Vaddr &^ (guestmem.PageSize - 1)
+		end := (s.Vaddr + s.Memsz + guestmem.PageSize - 1) &^ (guestmem.PageSize - 1)
 		if err := m.ProtectReadOnly(start, end-start); err != nil {
 			return err
 		}
@@ -254,7 +255,7 @@ func (m *Monitor) protectText() error {
 // so to the guest) and records it, so that no hypercall makes the monitor
 // write there. gpa and n must be page aligned. Call it before Run.
 func (m *Monitor) ProtectReadOnly(gpa, n uint64) error {
-	if err := hypervisor.ProtectReadOnly(m.ram, gpa, n); err != nil {
+	if err := guestmem.ProtectReadOnly(m.ram, gpa, n); err != nil {
 		return err
 	}
 	m.ro = append(m.ro, hvt.Range{Start: gpa, End: gpa + n})
@@ -282,7 +283,7 @@ func (m *Monitor) System() *kvm.System { return m.machine.Sys }
 
 // VCPU returns the guest's vCPU while Run runs (nil before). Extensions use
 // it from HandleSwitch, on the vCPU thread.
-func (m *Monitor) VCPU() *hypervisor.VCPU { return m.vcpu }
+func (m *Monitor) VCPU() *vcpu.Runner { return m.vcpu }
 
 // Console returns where guest console output goes.
 func (m *Monitor) Console() io.Writer { return m.console }
@@ -294,7 +295,7 @@ func (m *Monitor) Kernel() string { return m.cfg.Kernel }
 func (m *Monitor) Stats() Stats { return m.stats }
 
 // Stop ends a running guest: Run returns an error wrapping
-// hypervisor.ErrStopped. Safe from any goroutine, before or during Run.
+// vcpu.ErrStopped. Safe from any goroutine, before or during Run.
 func (m *Monitor) Stop() {
 	m.stopMu.Lock()
 	m.stopped = true
@@ -320,14 +321,14 @@ func (m *Monitor) Stop() {
 // the duration) until it halts, faults or is stopped. A halt returns the
 // guest's exit status (0–255) and a nil error; anything else returns an error:
 // a *GuestError for a guest that broke the ABI or faulted, one wrapping
-// hypervisor.ErrStopped after Stop or when ctx is done, ErrHost otherwise.
+// vcpu.ErrStopped after Stop or when ctx is done, ErrHost otherwise.
 func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	bootStart := time.Now()
 	if m.machine.VCPU == nil {
 		return 0, &Error{Kind: ErrHost, Msg: "monitor: Run called twice, or after a failed New"}
 	}
 	m.machine.VCPU.KeepP(m.cfg.SoleGuest)
-	v := hypervisor.NewVCPU(m.machine.VCPU)
+	v := vcpu.New(m.machine.VCPU)
 	m.machine.VCPU = nil // v owns it now
 	v.Start()
 	defer func() {
@@ -361,7 +362,7 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	defer func() { m.stats.Run = time.Since(runStart) }()
 	for !m.halted {
 		if err := m.step(v); err != nil {
-			if errors.Is(err, hypervisor.ErrStopped) {
+			if errors.Is(err, vcpu.ErrStopped) {
 				return 0, stoppedErr(ctx, err)
 			}
 			return 0, err
@@ -371,10 +372,10 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 }
 
 // step enters the guest once and serves the exit it comes back with.
-func (m *Monitor) step(v *hypervisor.VCPU) error {
+func (m *Monitor) step(v *vcpu.Runner) error {
 	reason, err := v.Run()
 	switch {
-	case errors.Is(err, hypervisor.ErrStopped):
+	case errors.Is(err, vcpu.ErrStopped):
 		return err
 	case errors.Is(err, unix.EFAULT):
 		return m.guestFault("KVM: host/guest translation fault: rip=0x%x", m.rip())
@@ -492,7 +493,7 @@ func (m *Monitor) Close() error {
 	// The memslot is gone with the VM fd only once the kernel drops the VM;
 	// the mapping itself is ours to free now that no vCPU can run.
 	if m.ram != nil && !m.ramBorrowed {
-		hypervisor.FreeMemory(m.ram)
+		guestmem.Free(m.ram)
 	}
 	m.ram, m.mem = nil, nil
 	return nil
@@ -502,7 +503,7 @@ func (m *Monitor) Close() error {
 // the run, else err.
 func stoppedErr(ctx context.Context, err error) error {
 	if cause := context.Cause(ctx); cause != nil {
-		return fmt.Errorf("%w: %w", hypervisor.ErrStopped, cause)
+		return fmt.Errorf("%w: %w", vcpu.ErrStopped, cause)
 	}
 	return err
 }

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
 // runGuest runs guest image name with cfg on real KVM and returns its exit
@@ -289,7 +289,7 @@ func TestStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err = m.Run(ctx)
-	if !errors.Is(err, hypervisor.ErrStopped) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, vcpu.ErrStopped) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run = %v, want ErrStopped caused by the deadline", err)
 	}
 }
@@ -322,7 +322,7 @@ func TestSoleGuest(t *testing.T) {
 				defer m.Close()
 				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 				defer cancel()
-				if _, err := m.Run(ctx); !errors.Is(err, hypervisor.ErrStopped) || !errors.Is(err, context.DeadlineExceeded) {
+				if _, err := m.Run(ctx); !errors.Is(err, vcpu.ErrStopped) || !errors.Is(err, context.DeadlineExceeded) {
 					t.Fatalf("Run = %v, want ErrStopped by the deadline", err)
 				}
 				if !strings.Contains(out.String(), "spin: spinning") {

@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
 // exitSwitcher is the portable backend: each switch is a VM exit, and the
@@ -48,7 +48,7 @@ func (s *exitSwitcher) HandleSwitch(index uint32) error {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
-		return hypervisor.ErrStopped
+		return vcpu.ErrStopped
 	}
 	s.current = v
 	s.mu.Unlock()

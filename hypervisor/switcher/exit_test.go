@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
 // fakeView returns a fixed result from Enter.
@@ -102,7 +102,7 @@ func TestExitSwitcherStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	sw.Stop()
-	if err := sw.HandleSwitch(1); !errors.Is(err, hypervisor.ErrStopped) {
+	if err := sw.HandleSwitch(1); !errors.Is(err, vcpu.ErrStopped) {
 		t.Fatalf("HandleSwitch after Stop = %v, want ErrStopped", err)
 	}
 	if views.views[1].entered != 0 {

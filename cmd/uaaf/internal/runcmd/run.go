@@ -10,9 +10,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/uaaf/uaaf/hypervisor"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
 // signalError is the cause given to the run context when a signal ends it.
@@ -104,7 +104,7 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 		if errors.As(err, &se) {
 			return se
 		}
-		if errors.Is(err, hypervisor.ErrStopped) {
+		if errors.Is(err, vcpu.ErrStopped) {
 			return errors.New("guest stopped")
 		}
 		return err

@@ -1,4 +1,4 @@
-package hypervisor
+package guestmem
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 )
 
 // Resident reports, per page of mem (which must start page aligned, e.g. a
-// mapping from AllocMemory), whether the page is resident in host memory
+// mapping from Alloc), whether the page is resident in host memory
 // (mincore(2)); vec[i]&1 is set for resident page i.
 func Resident(mem []byte) ([]byte, error) {
 	if len(mem) == 0 {

@@ -1,18 +1,25 @@
-package hypervisor
+// Package guestmem allocates guest RAM on the host and protects parts of it:
+// the memory a KVM memslot maps, as the monitor and the library runtime use
+// it. All functions are safe for concurrent use on distinct mappings.
+package guestmem
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
 )
+
+// ErrMemory: guest memory could not be allocated, protected or inspected.
+var ErrMemory = errors.New("guestmem: guest memory")
 
 // PageSize is the host and guest base page size.
 const PageSize = 4096
 
 // AllocMemory maps size bytes of zero-filled, lazily allocated anonymous
 // memory for guest RAM. Pages cost host memory only once touched. Free it with
-// FreeMemory after every memslot using it is gone.
-func AllocMemory(size uint64) ([]byte, error) {
+// Free after every memslot using it is gone.
+func Alloc(size uint64) ([]byte, error) {
 	if size == 0 || size%PageSize != 0 {
 		return nil, fmt.Errorf("%w: size %#x not a positive multiple of the page size", ErrMemory, size)
 	}
@@ -24,8 +31,8 @@ func AllocMemory(size uint64) ([]byte, error) {
 	return mem, nil
 }
 
-// FreeMemory unmaps memory returned by AllocMemory.
-func FreeMemory(mem []byte) error {
+// Free unmaps memory returned by Alloc.
+func Free(mem []byte) error {
 	if mem == nil {
 		return nil
 	}

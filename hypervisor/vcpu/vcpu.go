@@ -1,4 +1,7 @@
-package hypervisor
+// Package vcpu runs a KVM vCPU on a dedicated, locked OS thread and lets any
+// goroutine stop it: the thread discipline every guest of uaaf (plain guests,
+// sessions, library instances) runs under.
+package vcpu
 
 import (
 	"errors"
@@ -18,14 +21,17 @@ import (
 // it causes are retried by Run.
 const kickSignal = unix.SIGURG
 
-// VCPU runs one kvm.VCPU on a dedicated, locked OS thread and lets any
+// ErrStopped: the vCPU was stopped by Stop before it finished.
+var ErrStopped = errors.New("vcpu: stopped")
+
+// Runner runs one kvm.VCPU on a dedicated, locked OS thread and lets any
 // goroutine stop it.
 //
 // Thread contract: Start locks the calling goroutine to its OS thread for
 // the vCPU's lifetime; Run, the register accessors on K and Close must be
 // called from that goroutine. Stop may be called from any goroutine, any
 // number of times.
-type VCPU struct {
+type Runner struct {
 	K *kvm.VCPU
 
 	mu      sync.Mutex // serialises Stop's use of K and tid with Start and Close
@@ -34,13 +40,13 @@ type VCPU struct {
 	stopped atomic.Bool
 }
 
-// NewVCPU wraps k.
-func NewVCPU(k *kvm.VCPU) *VCPU { return &VCPU{K: k} }
+// New wraps k.
+func New(k *kvm.VCPU) *Runner { return &Runner{K: k} }
 
 // Start pins the calling goroutine to its OS thread and records the thread
 // for Stop. Call it once, on the goroutine that will call Run; the thread stays
 // locked until Close.
-func (v *VCPU) Start() {
+func (v *Runner) Start() {
 	runtime.LockOSThread()
 	v.mu.Lock()
 	v.tid = unix.Gettid()
@@ -51,7 +57,7 @@ func (v *VCPU) Start() {
 }
 
 // Stop makes the vCPU's current or next Run return ErrStopped.
-func (v *VCPU) Stop() {
+func (v *Runner) Stop() {
 	if v.stopped.Swap(true) {
 		return
 	}
@@ -69,12 +75,12 @@ func (v *VCPU) Stop() {
 }
 
 // Stopped reports whether Stop has been called.
-func (v *VCPU) Stopped() bool { return v.stopped.Load() }
+func (v *Runner) Stopped() bool { return v.stopped.Load() }
 
 // Run enters the guest until it exits to user space for a reason other than a
 // stray signal, and returns the exit reason. It returns ErrStopped once Stop
 // was called, and KVM_RUN errors (such as EFAULT) wrapped.
-func (v *VCPU) Run() (kvm.ExitReason, error) {
+func (v *Runner) Run() (kvm.ExitReason, error) {
 	for {
 		if v.stopped.Load() {
 			return 0, ErrStopped
@@ -92,7 +98,7 @@ func (v *VCPU) Run() (kvm.ExitReason, error) {
 
 // Close releases the vCPU and unlocks the OS thread. Call it from the
 // goroutine that called Start, after the last Run.
-func (v *VCPU) Close() error {
+func (v *Runner) Close() error {
 	v.mu.Lock()
 	if v.closed {
 		v.mu.Unlock()
@@ -107,7 +113,7 @@ func (v *VCPU) Close() error {
 		runtime.UnlockOSThread()
 	}
 	if err != nil {
-		return fmt.Errorf("hypervisor: close vCPU: %w", err)
+		return fmt.Errorf("vcpu: close: %w", err)
 	}
 	return nil
 }
