@@ -1,15 +1,14 @@
-// Package libfuncs is the library-function registry of uaaf: it preloads a
-// library-function unikernel once, keeps its initialised ("pristine") memory
-// in a memfd, and gives every session that binds it a private instance whose
-// pages are copy-on-write from the pristine image — read-only pages (text,
-// rodata) stay one host copy however many sessions map them; writable pages
-// cost a session only what it dirties.
+// Package libfuncs is uaaf's library-function registry: which library
+// unikernels a process holds, by name; how many sessions reference each;
+// which are pinned ("keep preloaded"); and when an unreferenced one is
+// destroyed — at once, or when a keep-alive policy (KeepAlive) lets it go,
+// possibly to load it again ahead of its next use (prewarm).
 //
-// Reference counts: Acquire takes a reference for a session, Release drops
-// it; a library whose count reaches zero is destroyed and its memory released
-// unless it is pinned ("keep preloaded"). The Registry is safe for concurrent
-// use; an Instance belongs to one session and is used on that session's vCPU
-// thread.
+// The registry is pure bookkeeping: it imports no KVM, monitor or switcher
+// package and is unit-tested without /dev/kvm. What a loaded library is, and
+// how it is loaded and destroyed, is its Loader's and Library's business:
+// package libvm (libfuncs/libvm) boots libraries into VMs and starts their
+// per-session instances, and libvm.Registry is this registry over them.
 //
 // The C sources of the libraries uaaf ships (sha256, crc32, base64, sort, and
 // testfns for the tests) live in the subdirectories; `make -C libfuncs`

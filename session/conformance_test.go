@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 )
@@ -15,16 +16,22 @@ import (
 // them and skips, with the host's reason, the ones this host cannot run.
 var backends = []uaafabi.Backend{uaafabi.BackendExit, uaafabi.BackendVMFUNC}
 
-// requireBackend skips t when backend b cannot run on this host. It is not
-// a KVM skip: UAAF_REQUIRE_KVM does not turn it into a failure, because
-// vmfunc needs Intel VT-x and the kmod/ module, which no CI host here has.
-func requireBackend(t *testing.T, b uaafabi.Backend) {
+// selectBackend returns the selection of backend b, skipping t when this
+// host cannot run it. It is not a KVM skip: UAAF_REQUIRE_KVM does not turn
+// it into a failure, because vmfunc needs Intel VT-x and the kmod/ module,
+// which no CI host here has; UAAF_REQUIRE_VMFUNC=1 does, on hosts meant to
+// have them.
+func selectBackend(t *testing.T, b uaafabi.Backend) *switcher.Selection {
 	t.Helper()
 	if b == uaafabi.BackendVMFUNC {
-		if err := switcher.ProbeVMFUNC("/dev/uaaf"); err != nil {
-			t.Skipf("vmfunc backend unavailable on this host: %v", err)
-		}
+		kvmtest.RequireVMFUNC(t, switcher.Probe(""))
 	}
+	sel, err := switcher.Select(string(b), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sel.Close() })
+	return sel
 }
 
 // TestBackendConformance is the switch-backend conformance suite: the same
@@ -61,7 +68,7 @@ func TestBackendConformance(t *testing.T) {
 	}
 	for _, b := range backends {
 		t.Run(string(b), func(t *testing.T) {
-			requireBackend(t, b)
+			sel := selectBackend(t, b)
 			cases := common
 			if b == uaafabi.BackendExit {
 				cases = append(append([]tcase(nil), common...), exitOnly...)
@@ -70,7 +77,7 @@ func TestBackendConformance(t *testing.T) {
 			for i, c := range cases {
 				words[i] = c.word
 			}
-			res, _, out := runCalltestOn(t, b, reg, nil, 500*time.Millisecond, false, words...)
+			res, _, out := runCalltestOn(t, sel, reg, nil, 500*time.Millisecond, false, words...)
 			for i, c := range cases {
 				got := res[i].status
 				if c.status[0] == '=' {
@@ -87,24 +94,24 @@ func TestBackendConformance(t *testing.T) {
 // TestBackendUnavailable checks that asking for a backend the host lacks is
 // a clear error at bind time, not a crash or a silent fallback.
 func TestBackendUnavailable(t *testing.T) {
-	if switcher.ProbeVMFUNC("/dev/uaaf") == nil {
+	probe := switcher.Probe("")
+	if probe == nil {
 		t.Skip("this host can run vmfunc")
 	}
-	reg := newRegistry(t, allLibs...)
-	_, err := New(Config{Monitor: calltestConfig(t), Registry: reg, Backend: uaafabi.BackendVMFUNC})
-	if !errors.Is(err, switcher.ErrUnavailable) {
-		t.Fatalf("vmfunc on this host: err = %v, want ErrUnavailable with the reason", err)
+	_, err := switcher.Select("vmfunc", "")
+	if !errors.Is(err, switcher.ErrUnavailable) || err.Error() != probe.Error() {
+		t.Fatalf("vmfunc on this host: err = %v, want ErrUnavailable with the reason (%v)", err, probe)
 	}
 }
 
 // TestVMFUNCFaultFatal: on the vmfunc backend a library that faults ends
 // the whole session, with the faulting view named.
 func TestVMFUNCFaultFatal(t *testing.T) {
-	requireBackend(t, uaafabi.BackendVMFUNC)
+	sel := selectBackend(t, uaafabi.BackendVMFUNC)
 	reg := newRegistry(t, allLibs...)
 	mc := calltestConfig(t)
 	mc.Args = []string{"testfns.crash"}
-	s, err := New(Config{Monitor: mc, Registry: reg, Backend: uaafabi.BackendVMFUNC})
+	s, err := New(Config{Monitor: mc, Registry: reg, Switch: sel})
 	if err != nil {
 		t.Fatal(err)
 	}

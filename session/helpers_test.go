@@ -10,24 +10,22 @@ import (
 
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
-	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/libfuncs"
+	"github.com/uaaf/uaaf/libfuncs/libvm"
 )
 
 // newRegistry returns a registry preloading (pinned) the named libraries.
-func newRegistry(t testing.TB, names ...string) *libfuncs.Registry {
+func newRegistry(t testing.TB, names ...string) *libvm.Registry {
 	return newRegistryPaths(t, nil, names...)
 }
 
 // newRegistryPaths is newRegistry with a library search path.
-func newRegistryPaths(t testing.TB, paths []string, names ...string) *libfuncs.Registry {
+func newRegistryPaths(t testing.TB, paths []string, names ...string) *libvm.Registry {
 	t.Helper()
 	kvmtest.Require(t)
 	var console bytes.Buffer
-	reg, err := libfuncs.NewRegistry(libfuncs.Config{Console: &syncWriter{w: &console}, Paths: paths})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := libvm.NewRegistry(libvm.Config{Console: &syncWriter{w: &console}}, libfuncs.Config[*libvm.Library]{Paths: paths})
 	t.Cleanup(func() { reg.Close() })
 	for _, n := range names {
 		if _, err := reg.Preload(n, kvmtest.LibraryImage(t, n), true); err != nil {
@@ -63,13 +61,13 @@ type result struct {
 // runCalltest runs the calltest session with words as its command line and
 // returns its RESULT lines; the session is closed unless keep is set, in
 // which case it is returned open (the caller closes it).
-func runCalltest(t testing.TB, reg *libfuncs.Registry, table *Table, timeout time.Duration, keep bool, words ...string) ([]result, *Session, string) {
+func runCalltest(t testing.TB, reg *libvm.Registry, table *Table, timeout time.Duration, keep bool, words ...string) ([]result, *Session, string) {
 	t.Helper()
-	return runCalltestOn(t, uaafabi.BackendExit, reg, table, timeout, keep, words...)
+	return runCalltestOn(t, nil, reg, table, timeout, keep, words...)
 }
 
-// runCalltestOn is runCalltest on switch backend b.
-func runCalltestOn(t testing.TB, b uaafabi.Backend, reg *libfuncs.Registry, table *Table, timeout time.Duration, keep bool, words ...string) ([]result, *Session, string) {
+// runCalltestOn is runCalltest on switch backend sel (nil: exit).
+func runCalltestOn(t testing.TB, sel *switcher.Selection, reg *libvm.Registry, table *Table, timeout time.Duration, keep bool, words ...string) ([]result, *Session, string) {
 	t.Helper()
 	out := &syncWriter{w: &bytes.Buffer{}}
 	s, err := New(Config{
@@ -82,7 +80,7 @@ func runCalltestOn(t testing.TB, b uaafabi.Backend, reg *libfuncs.Registry, tabl
 		Registry:    reg,
 		Table:       table,
 		CallTimeout: timeout,
-		Backend:     b,
+		Switch:      sel,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
+	"github.com/uaaf/uaaf/tools/bench/procmem"
 )
 
 // allLibs are the libraries the calltest session imports (testfns last).
@@ -202,24 +203,27 @@ func TestPrivateDataSharedText(t *testing.T) {
 	}
 
 	// Both instances map the library's text read-only from the same memfd:
-	// smaps shows each text VMA with shared, clean pages and nothing private.
-	var texts []smapsEntry
+	// smaps shows each text VMA (the private mapping of the memfd from
+	// guest address 1 MiB, read-only) with shared pages and nothing private.
 	for _, s := range sessions {
-		in := s.views[len(s.views)-1].inst
-		if in == nil {
-			t.Fatal("no live instance")
+		if v := s.Row().Views[len(allLibs)-1]; v.Library != "testfns" || v.Instance != "live" {
+			t.Fatalf("testfns view %+v, want a live instance", v)
 		}
-		e, err := smapsAt(uintptrOf(in.Memory()) + 0x100000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		texts = append(texts, e)
+	}
+	texts, err := procmem.Mappings(procmem.Self, func(m *procmem.Mapping) bool {
+		return strings.Contains(m.Name, "memfd:uaaf-lib-testfns") && m.Offset == 0x100000 && m.Perms == "r--p"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(texts) != 2 {
+		t.Fatalf("%d testfns text mappings, want one per instance (2): %+v", len(texts), texts)
 	}
 	for i, e := range texts {
 		// The pristine pages were written at preload, so the kernel counts
 		// them as shared dirty (memfd page cache), never private.
-		if e.rss == 0 || e.privateDirty != 0 || e.privateClean != 0 || e.sharedClean+e.sharedDirty != e.rss || 2*e.pss > e.rss {
-			t.Errorf("session %d text VMA: %+v; want resident, all shared, no private pages, Pss <= Rss/2", i+1, e)
+		if e.Rss == 0 || e.Private() != 0 || e.SharedClean+e.SharedDirty != e.Rss || 2*e.Pss > e.Rss {
+			t.Errorf("text VMA %d: %+v; want resident, all shared, no private pages, Pss <= Rss/2", i+1, e)
 		}
 	}
 }

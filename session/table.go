@@ -1,8 +1,9 @@
 // Package session runs UaaF session unikernels: a session is its own view
 // (EPTP index 0) plus one view per library it imports (indices 1..511),
 // recorded in the session-to-function (S-F) mapping table. Sessions bind
-// preloaded library functions from a libfuncs.Registry, hold a reference on
-// each for their lifetime, and call them through a switcher backend.
+// preloaded library functions from a registry (libvm.Registry), hold a
+// reference on each for their lifetime, and call them through a switch
+// backend (package switcher), which owns the views.
 package session
 
 import (
@@ -35,6 +36,7 @@ type ViewRow struct {
 	Library  string `json:"library"`  // library name
 	Instance string `json:"instance"` // "none" (not started yet), "live", "discarded"
 	Refs     int    `json:"refs"`     // the library's reference count now
+	Warm     bool   `json:"warm"`     // the library was loaded when the session bound it
 	Calls    uint64 `json:"calls"`    // calls this session made into the view
 	Faults   uint64 `json:"faults"`   // calls that faulted or timed out
 	Exits    uint64 `json:"vm_exits"` // VM exits of the view's instances

@@ -13,7 +13,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/uaaf/uaaf/libfuncs"
-	"github.com/uaaf/uaaf/session"
+	"github.com/uaaf/uaaf/libfuncs/libvm"
+	"github.com/uaaf/uaaf/tools/bench"
 )
 
 // benchCommand is `uaaf bench`: the startup and call microbenchmarks, each
@@ -36,15 +37,13 @@ func benchCommand() *cli.Command {
 					if c.Int("n") < 1 {
 						return fmt.Errorf("--n must be at least 1")
 					}
-					reg, err := libfuncs.NewRegistry(libfuncs.Config{Console: io.Discard, Paths: []string{c.String("lib-dir")}})
-					if err != nil {
-						return err
-					}
+					reg := libvm.NewRegistry(libvm.Config{Console: io.Discard},
+						libfuncs.Config[*libvm.Library]{Paths: []string{c.String("lib-dir")}})
 					defer reg.Close()
 					// Kernel-side counts need eBPF; the test benchmark
-					// (go test -bench Call ./session) has them. The uaaf
+					// (go test -bench Call ./tools/bench) has them. The uaaf
 					// binary stays free of the eBPF library.
-					r, err := session.MeasureCalls(reg, filepath.Join(c.String("guest-dir"), "callbench.hvt"), c.Int("n"), nil)
+					r, err := bench.MeasureCalls(reg, filepath.Join(c.String("guest-dir"), "callbench.hvt"), c.Int("n"), nil)
 					if err != nil {
 						return err
 					}
@@ -57,7 +56,7 @@ func benchCommand() *cli.Command {
 					if r.Traced {
 						printf(w, ", %.2f (kernel)\nemulated guest instructions:   %.1f per call, %.1f per hypercall\n", r.KernelExits, r.InsnsCall, r.InsnsHypercall)
 					} else {
-						printf(w, "\nkernel-side counts (eBPF):     go test -run='^$' -bench=Call ./session\n")
+						printf(w, "\nkernel-side counts (eBPF):     go test -run='^$' -bench=Call ./tools/bench\n")
 					}
 					return nil
 				},
@@ -74,7 +73,7 @@ func benchCommand() *cli.Command {
 					for _, l := range []string{"base64", "sha256", "crc32", "sort"} {
 						libs[l] = filepath.Join(c.String("lib-dir"), l+".hvt")
 					}
-					r, err := session.MeasureStart(filepath.Join(c.String("guest-dir"), "demo.hvt"), libs, c.Int("rounds"))
+					r, err := bench.MeasureStart(filepath.Join(c.String("guest-dir"), "demo.hvt"), libs, c.Int("rounds"))
 					if err != nil {
 						return err
 					}
@@ -126,7 +125,7 @@ func benchCommand() *cli.Command {
 							}
 						}
 					}
-					mu, msolo := session.Median(u), session.Median(s)
+					mu, msolo := bench.Median(u), bench.Median(s)
 					printf(c.App.Writer, "cold run, median of %d: uaaf %.2f ms, solo5-hvt %.2f ms: %.3fx\n",
 						len(u), mu.Seconds()*1e3, msolo.Seconds()*1e3, float64(mu)/float64(msolo))
 					return nil

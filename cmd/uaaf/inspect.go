@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 )
 
@@ -70,19 +70,11 @@ type deviceReport struct {
 }
 
 func inspect(w io.Writer, path string, asJSON bool) error {
-	f, err := hvt.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s: Could not open: %w", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
+	img, err := monitor.OpenImage(path)
 	if err != nil {
 		return err
 	}
-	img, err := hvt.Parse(f, fi.Size())
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
+	defer img.Close()
 	r := imageReport{
 		Path: path, ABITarget: img.ABI.Target, ABIVersion: img.ABI.Version,
 		Entry: img.Entry, KernelEnd: img.KernelEnd, End: img.End,
@@ -106,7 +98,7 @@ func inspect(w io.Writer, path string, asJSON bool) error {
 		}
 		r.Devices = append(r.Devices, deviceReport{i, e.Name, e.Type.String()})
 	}
-	notes, err := uaafabi.ReadNotes(f, fi.Size())
+	notes, err := uaafabi.NotesOf(img.Image)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
-	"github.com/uaaf/uaaf/hypervisor/vmfunc"
 )
 
 func probeCommand() *cli.Command {
@@ -75,8 +74,10 @@ func probeHost(dev string) probeReport {
 	}
 	r.VMFUNC, r.VMFUNCReason = vmfuncUsable(r.Backend)
 	// What `uaaf run --switch=auto` would pick, and why.
-	b, why, _ := switcher.Select("auto")
-	r.Switch, r.SwitchReason = string(b), why
+	if sel, err := switcher.Select("auto", ""); err == nil {
+		r.Switch, r.SwitchReason = string(sel.Backend), sel.Why
+		sel.Close()
+	}
 	return r
 }
 
@@ -130,7 +131,7 @@ func vmfuncUsable(backend string) (bool, string) {
 	case "unknown":
 		return false, "no VMX: /dev/kvm is not backed by Intel VT-x"
 	}
-	if err := switcher.ProbeVMFUNC(vmfunc.DefaultPath); err != nil {
+	if err := switcher.Probe(""); err != nil {
 		return false, err.Error()
 	}
 	return true, "the uaaf module reports VMX with EPTP switching"

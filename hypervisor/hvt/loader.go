@@ -86,7 +86,8 @@ type Image struct {
 	// left out). It is informational: nothing is loaded or checked there.
 	End uint64
 
-	size int64 // file size given to Parse
+	size  int64   // file size given to Parse
+	notes []pNote // the note at the start of each PT_NOTE, read by Parse
 }
 
 // imageError is the error type of the loader. Its text follows the wording of
@@ -245,20 +246,24 @@ func isPow2(v uint64) bool { return v != 0 && v&(v-1) == 0 }
 // (magic, ELFCLASS64, little endian, EV_CURRENT, e_ehsize 64, e_phnum >= 1,
 // e_phentsize 56, ET_EXEC, EM_X86_64), then the ABI1 note (present, target
 // hvt, version ABIVersion), then the MFT1 note (present, valid per
-// ParseManifest). Only the ELF header and program headers are read.
+// ParseManifest). Only the ELF header, the program headers and the note at
+// the start of each PT_NOTE are read; Parse keeps every such note, so that
+// other owners' notes (uaaf's) are read from the Image (Note) without
+// reading the file again.
 //
 // The returned error unwraps to ErrBadELF, ErrBadNote, ErrNoABINote,
 // ErrWrongTarget, ErrABIVersion, ErrNoManifest or ErrBadManifest, and its text
 // uses Solo5's wording. Rules that depend on the guest memory size are left to
-// Check and Load. Parse allocates at most O(size) bytes and never panics.
+// Check and Load. Parse allocates O(size) bytes for the headers plus at most
+// 4 MiB of note descriptors, and never panics.
 func Parse(r io.ReaderAt, size int64) (*Image, error) {
 	f, err := readELF(r, size)
 	if err != nil {
 		return nil, err
 	}
-	img := &Image{Entry: f.entry, size: size}
+	img := &Image{Entry: f.entry, size: size, notes: collectNotes(r, size, f)}
 
-	desc, err := readNote(r, size, f, solo5Owner, NoteABI, ABINoteAlign, ABIMaxDesc)
+	desc, err := img.Note(solo5Owner, NoteABI, ABINoteAlign, ABIMaxDesc)
 	if errors.Is(err, ErrNoNote) {
 		return nil, loadErr(ErrNoABINote, "No Solo5 ABI information found in executable")
 	} else if err != nil {
@@ -272,7 +277,7 @@ func Parse(r io.ReaderAt, size int64) (*Image, error) {
 		return nil, loadErr(ErrABIVersion, "Executable requests unsupported ABI version %d", img.ABI.Version)
 	}
 
-	desc, err = readNote(r, size, f, solo5Owner, NoteManifest, ManifestNoteAlign, ManifestMaxDesc)
+	desc, err = img.Note(solo5Owner, NoteManifest, ManifestNoteAlign, ManifestMaxDesc)
 	if errors.Is(err, ErrNoNote) {
 		return nil, loadErr(ErrNoManifest, "No Solo5 manifest found in executable")
 	} else if err != nil {

@@ -11,6 +11,8 @@ type Machine struct {
 	Sys  *System
 	VM   *VM
 	VCPU *VCPU
+
+	ownSys bool // Close closes Sys (NewMachine, StartMachine)
 }
 
 // NewMachine opens the KVM device at path, checks the capabilities every hvt
@@ -24,7 +26,29 @@ func NewMachine(path string) (*Machine, error) {
 	return p.Wait()
 }
 
-// Close releases whatever of m exists: vCPU, VM, device. Call it only when
+// NewMachine creates a VM with vCPU 0 on the open device s, the vCPU's
+// CPUID set to cpuid (as SupportedCPUID returned it). The Machine does not
+// own s: its Close leaves s open. Many guests of one process share a System
+// this way instead of opening the device each.
+func (s *System) NewMachine(cpuid []CPUIDEntry2) (m *Machine, err error) {
+	m = &Machine{Sys: s}
+	defer func() {
+		if err != nil {
+			m.Close()
+			m = nil
+		}
+	}()
+	if m.VM, err = s.CreateVM(); err != nil {
+		return m, err
+	}
+	if m.VCPU, err = m.VM.CreateVCPU(0); err != nil {
+		return m, err
+	}
+	return m, m.VCPU.SetCPUID(cpuid)
+}
+
+// Close releases whatever of m exists: vCPU, VM, and the device if m opened
+// it. Call it only when
 // no vCPU thread uses m.VCPU any more; a Machine whose parts were handed to
 // a monitor is closed by that monitor instead.
 func (m *Machine) Close() {
@@ -36,10 +60,10 @@ func (m *Machine) Close() {
 		m.VM.Close()
 		m.VM = nil
 	}
-	if m.Sys != nil {
+	if m.Sys != nil && m.ownSys {
 		m.Sys.Close()
-		m.Sys = nil
 	}
+	m.Sys = nil
 }
 
 // PendingMachine is a Machine being created on its own goroutine.
@@ -68,7 +92,7 @@ type PendingMachine struct {
 
 func newPending(path string) *PendingMachine {
 	return &PendingMachine{path: path, sysReady: make(chan struct{}),
-		vmReady: make(chan struct{}), done: make(chan struct{})}
+		vmReady: make(chan struct{}), done: make(chan struct{}), m: Machine{ownSys: true}}
 }
 
 // StartMachine begins creating the machine NewMachine(path) returns, on a

@@ -32,6 +32,25 @@ func Require(t testing.TB) {
 	}
 }
 
+// RequireVMFUNCEnv is the environment variable that turns a missing
+// vmfunc backend from a skip into a failure, on hosts meant to have it
+// (Intel VT-x with the uaaf module loaded). CI here does not set it: its
+// machines cannot run VMFUNC.
+const RequireVMFUNCEnv = "UAAF_REQUIRE_VMFUNC"
+
+// RequireVMFUNC skips t when probeErr (switcher.Probe's verdict) says the
+// vmfunc backend cannot run here — or fails it under UAAF_REQUIRE_VMFUNC=1.
+func RequireVMFUNC(t testing.TB, probeErr error) {
+	t.Helper()
+	if probeErr == nil {
+		return
+	}
+	if os.Getenv(RequireVMFUNCEnv) == "1" {
+		t.Fatalf("vmfunc backend unavailable but %s=1: %v", RequireVMFUNCEnv, probeErr)
+	}
+	t.Skipf("vmfunc backend unavailable on this host: %v", probeErr)
+}
+
 // RepoRoot returns the repository's top directory (where go.mod is).
 func RepoRoot(t testing.TB) string {
 	t.Helper()

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// Usage is the `uaaf run` synopsis and option list, in solo5-hvt's terms.
+// Usage is the synopsis and option list of the monitor's command line:
+// solo5-hvt's, with the same spellings and meanings. `uaaf run` adds its
+// own options (see cmd/uaaf/internal/runcmd).
 const Usage = `usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...]
 
 KERNEL is an hvt unikernel image (built by Solo5's toolchain or uaaf's guest/
@@ -25,19 +26,6 @@ Options (the same spellings and meanings as solo5-hvt):
   --dumpcore=DIR                  write an ELF core to DIR if the guest aborts
   --version                       print the hvt ABI version and exit
   --help                          print this help and exit
-
-UaaF options (sessions that import library functions):
-  --lib NAME=PATH                 preload library-function image PATH as NAME
-                                  (repeatable; also --lib=NAME=PATH)
-  --lib-path DIR[:DIR...]         where to look for NAME.hvt for imports not
-                                  given with --lib (also $UAAF_LIB_PATH)
-  --lib-mem=MiB                   guest memory of each library view (default 4)
-  --switch auto|exit|vmfunc       view-switch backend (default auto: vmfunc
-                                  where the uaaf module supports it, else exit)
-  --call-timeout=DURATION         deadline of one library call (default 10s)
-  --eager                         start library instances at bind time, not
-                                  at their first call
-  --stats                         print JSON run statistics to stderr at exit
 `
 
 // Args is a parsed `uaaf run` / solo5-hvt command line.
@@ -49,27 +37,6 @@ type Args struct {
 	// Help and Version are set by --help and --version; nothing else is
 	// checked then.
 	Help, Version bool
-	// UaaF holds the session options.
-	UaaF UaaFArgs
-}
-
-// UaaFArgs are the `uaaf run` options for sessions and library functions.
-type UaaFArgs struct {
-	Libs        []LibSpec
-	LibPath     []string
-	LibMemSize  uint64 // bytes; 0 = default
-	Switch      string // "", auto, exit, vmfunc
-	CallTimeout time.Duration
-	Eager       bool
-	Stats       bool
-}
-
-// LibSpec is one --lib NAME=PATH.
-type LibSpec struct{ Name, Path string }
-
-// uaafValueOptions take a value, either as --opt=value or as the next word.
-var uaafValueOptions = map[string]bool{
-	"--lib": true, "--lib-path": true, "--switch": true, "--call-timeout": true, "--lib-mem": true,
 }
 
 // ParseArgs parses solo5-hvt's command line: options, then KERNEL (the first
@@ -78,16 +45,7 @@ var uaafValueOptions = map[string]bool{
 func ParseArgs(argv []string) (*Args, error) {
 	a := &Args{}
 	kernel := -1
-	skip := false
 	for i, w := range argv {
-		if skip {
-			skip = false
-			continue
-		}
-		if uaafValueOptions[w] {
-			skip = true // the value is the next word, not KERNEL
-			continue
-		}
 		if w == "--" {
 			if i+1 < len(argv) {
 				kernel = i + 1
@@ -119,20 +77,6 @@ func ParseArgs(argv []string) (*Args, error) {
 	for i := 0; i < len(opts); i++ {
 		w := opts[i]
 		if w == "--" {
-			continue
-		}
-		if uaafValueOptions[w] {
-			if i+1 >= len(opts) || opts[i+1] == "--" {
-				return nil, usageErr(fmt.Sprintf("%s needs a value (see uaaf run --help)", w))
-			}
-			w = w + "=" + opts[i+1]
-			i++
-		}
-		handled, err := a.uaafOption(w)
-		if err != nil {
-			return nil, err
-		}
-		if handled {
 			continue
 		}
 		if err := a.option(w, sectors, macs); err != nil {
@@ -227,61 +171,6 @@ func (a *Args) option(w string, sectors map[string]uint16, macs map[string]strin
 		return invalid
 	}
 	return nil
-}
-
-// uaafOption parses one UaaF option; handled is false for other options.
-func (a *Args) uaafOption(w string) (handled bool, err error) {
-	if w == "--stats" {
-		a.UaaF.Stats = true
-		return true, nil
-	}
-	if w == "--eager" {
-		a.UaaF.Eager = true
-		return true, nil
-	}
-	key, val, ok := strings.Cut(w, "=")
-	if !ok || !uaafValueOptions[key] {
-		return false, nil
-	}
-	switch key {
-	case "--lib":
-		name, path, ok := strings.Cut(val, "=")
-		if !ok || name == "" || path == "" {
-			return true, usageErr(fmt.Sprintf("--lib wants NAME=PATH, got %q", val))
-		}
-		for _, l := range a.UaaF.Libs {
-			if l.Name == name {
-				return true, usageErr(fmt.Sprintf("library '%s' given more than once", name))
-			}
-		}
-		a.UaaF.Libs = append(a.UaaF.Libs, LibSpec{Name: name, Path: path})
-	case "--lib-path":
-		for _, d := range strings.Split(val, ":") {
-			if d != "" {
-				a.UaaF.LibPath = append(a.UaaF.LibPath, d)
-			}
-		}
-	case "--lib-mem":
-		mib, err := strconv.ParseInt(val, 10, 64)
-		if err != nil || mib < 2 || mib > 4096 {
-			return true, usageErr("--lib-mem wants MiB from 2 to 4096, got " + val)
-		}
-		a.UaaF.LibMemSize = uint64(mib) << 20 &^ (2<<20 - 1)
-	case "--switch":
-		switch val {
-		case "auto", "exit", "vmfunc":
-			a.UaaF.Switch = val
-		default:
-			return true, usageErr(fmt.Sprintf("--switch wants auto, exit or vmfunc, got %q", val))
-		}
-	case "--call-timeout":
-		d, err := time.ParseDuration(val)
-		if err != nil || d <= 0 {
-			return true, usageErr(fmt.Sprintf("--call-timeout wants a positive duration such as 500ms or 10s, got %q", val))
-		}
-		a.UaaF.CallTimeout = d
-	}
-	return true, nil
 }
 
 func (a *Args) blockIndex(name string) int {

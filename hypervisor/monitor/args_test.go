@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -83,51 +82,6 @@ func TestParseArgs(t *testing.T) {
 			}
 			if a.MemAdjusted != tt.adj {
 				t.Errorf("MemAdjusted = %v, want %v", a.MemAdjusted, tt.adj)
-			}
-		})
-	}
-}
-
-func TestParseUaaFArgs(t *testing.T) {
-	tests := []struct {
-		name string
-		argv []string
-		want UaaFArgs
-		err  string
-	}{
-		{name: "lib as two words", argv: []string{"--lib", "sha=/l/sha.hvt", "s.hvt"},
-			want: UaaFArgs{Libs: []LibSpec{{"sha", "/l/sha.hvt"}}}},
-		{name: "lib with =", argv: []string{"--lib=sha=/l/sha.hvt", "--lib", "crc=c.hvt", "s.hvt"},
-			want: UaaFArgs{Libs: []LibSpec{{"sha", "/l/sha.hvt"}, {"crc", "c.hvt"}}}},
-		{name: "lib path, switch, timeout, flags", argv: []string{"--lib-path", "/a:/b::/c", "--switch=exit", "--call-timeout", "250ms", "--lib-mem=8", "--eager", "--stats", "s.hvt"},
-			want: UaaFArgs{LibPath: []string{"/a", "/b", "/c"}, Switch: "exit", CallTimeout: 250 * time.Millisecond, LibMemSize: 8 << 20, Eager: true, Stats: true}},
-		{name: "lib-mem rounded down", argv: []string{"--lib-mem=5", "s.hvt"}, want: UaaFArgs{LibMemSize: 4 << 20}},
-		{name: "lib without value", argv: []string{"s.hvt", "--lib"}, want: UaaFArgs{}}, // after KERNEL: a guest argument
-		{name: "lib value missing", argv: []string{"--lib", "--", "s.hvt"}, err: "--lib needs a value"},
-		{name: "lib not NAME=PATH", argv: []string{"--lib", "sha", "s.hvt"}, err: "--lib wants NAME=PATH"},
-		{name: "lib twice", argv: []string{"--lib=a=x", "--lib=a=y", "s.hvt"}, err: "library 'a' given more than once"},
-		{name: "bad switch", argv: []string{"--switch", "fast", "s.hvt"}, err: "--switch wants auto, exit or vmfunc"},
-		{name: "bad timeout", argv: []string{"--call-timeout=soon", "s.hvt"}, err: "--call-timeout wants a positive duration"},
-		{name: "negative timeout", argv: []string{"--call-timeout=-1s", "s.hvt"}, err: "--call-timeout wants a positive duration"},
-		{name: "lib-mem too small", argv: []string{"--lib-mem=1", "s.hvt"}, err: "--lib-mem wants MiB from 2 to 4096"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, err := ParseArgs(tt.argv)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) || !errors.Is(err, ErrUsage) {
-					t.Fatalf("err = %v, want a usage error containing %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a.Config.Kernel != "s.hvt" {
-				t.Errorf("kernel %q", a.Config.Kernel)
-			}
-			if !reflect.DeepEqual(a.UaaF, tt.want) {
-				t.Errorf("UaaF = %+v\nwant   %+v", a.UaaF, tt.want)
 			}
 		})
 	}

@@ -91,7 +91,3 @@ func (m *Monitor) initVCPU() error {
 	}
 	return nil
 }
-
-func (m *Monitor) hostErr(err error) error {
-	return &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
-}

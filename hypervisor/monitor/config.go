@@ -11,8 +11,13 @@ import (
 // Config says what to run and how. The zero value of every optional field is
 // a sane default (see each field).
 type Config struct {
-	// Kernel is the path of the hvt unikernel image.
+	// Kernel is the path of the hvt unikernel image. New opens and parses
+	// it unless Image is set.
 	Kernel string
+	// Image, if set, is the image already opened and parsed (OpenImage);
+	// New loads it instead of opening Kernel, and leaves it open for the
+	// caller to close. Kernel is then Image.Path.
+	Image *Image
 	// MemSize is the guest RAM size in bytes: a multiple of 2 MiB, at most
 	// 4 GiB. Zero means hvt.DefaultMemoryMiB.
 	MemSize uint64
@@ -45,34 +50,35 @@ type Config struct {
 	// kvm.VCPU.KeepP). Leave it false when other goroutines or guests must
 	// run alongside.
 	SoleGuest bool
-	// Extension, if set, adds UaaF behaviour (sessions, library preload) to
-	// the guest; see Extension.
-	Extension Extension
+	// Hooks add UaaF behaviour (sessions, library preload) to the guest;
+	// the zero value adds none.
+	Hooks Hooks
 }
 
-// Extension adds to an hvt guest what plain hvt does not have. UaaF sessions
-// use it to bind library functions and serve view switches; library preload
-// uses it to stop a library once it reports ready.
-type Extension interface {
-	// Prepare runs at the end of New, after the image, boot state,
-	// devices and vCPU are in place and before the vCPU first runs.
-	Prepare(m *Monitor) error
-	// VCPUReady runs in Run on the vCPU thread once the vCPU has its boot
-	// state, before it first enters the guest.
-	VCPUReady(m *Monitor) error
-	// CheckHypercall runs before each hvt hypercall is served, on the vCPU
-	// thread; an error ends the guest. The vmfunc backend uses it to refuse
-	// hypercalls made from a library view, whose pointers are not the
-	// session's.
-	CheckHypercall(m *Monitor) error
-	// HandleSwitch serves a 4-byte OUT of value to the UaaF switch port. It
-	// runs on the vCPU thread. stop=true ends Run with status 0.
-	HandleSwitch(m *Monitor, value uint32) (stop bool, err error)
+// Hooks add to an hvt guest what plain hvt does not have: a UaaF session
+// binds library functions and serves view switches; library preload stops a
+// library once it reports ready; `uaaf run` confines the process before the
+// guest runs. Every hook is optional.
+type Hooks struct {
+	// Prepare runs at the end of New, once the image, boot state, devices
+	// and vCPU are in place and before the vCPU first runs; an error fails
+	// New.
+	Prepare func(m *Monitor) error
+	// BeforeRun runs in Run on the vCPU thread, once the vCPU has its boot
+	// state and just before it first enters the guest; an error ends Run.
+	BeforeRun func(m *Monitor) error
+	// CheckHypercall runs on the vCPU thread before each hypercall is
+	// served; an error ends the guest. The vmfunc backend refuses
+	// hypercalls made from a library view with it (their pointers are not
+	// the session's).
+	CheckHypercall func(m *Monitor) error
+	// Switch serves a 4-byte OUT of view to uaafabi.SwitchPort, on the vCPU
+	// thread; stop=true ends Run with status 0. When nil the port is invalid,
+	// as for any plain hvt guest.
+	Switch func(m *Monitor, view uint32) (stop bool, err error)
 	// Stop is called by Monitor.Stop, from any goroutine, to interrupt
-	// whatever HandleSwitch may be running.
-	Stop()
-	// Close releases what Prepare acquired; Monitor.Close calls it first.
-	Close()
+	// whatever Switch is running.
+	Stop func()
 }
 
 // BlockSpec attaches a host file to a BLOCK_BASIC manifest device.

@@ -3,7 +3,6 @@ package monitor
 import (
 	"encoding/binary"
 	"errors"
-	"io"
 	"math"
 	"time"
 
@@ -62,37 +61,29 @@ func (m *Monitor) guestBuf(what string, gpa, size uint64, hostWrites bool) ([]by
 	return b, nil
 }
 
-func (m *Monitor) hcWalltime(gpa uint64) error { return ServeWalltime(m.mem, m.ro, gpa) }
-
-func (m *Monitor) hcPuts(gpa uint64) error { return ServePuts(m.mem, gpa, m.console) }
-
-// ServeWalltime serves a WALLTIME hypercall with argument gpa in guest memory
-// mem, whose read-only ranges are ro. A bad pointer gives a *GuestError.
-// Library-function views use it too.
-func ServeWalltime(mem hvt.Memory, ro []hvt.Range, gpa uint64) error {
-	b, err := mem.SliceW(gpa, hvt.SizeWalltime, ro)
+// hcWalltime writes the wall clock time into the guest's result.
+func (m *Monitor) hcWalltime(gpa uint64) error {
+	b, err := m.guestSliceW("WALLTIME", gpa, hvt.SizeWalltime)
 	if err != nil {
-		return &GuestError{Msg: "WALLTIME: " + err.Error()}
+		return err
 	}
 	binary.LittleEndian.PutUint64(b[hvt.OffWalltimeNsecs:], uint64(time.Now().UnixNano()))
 	return nil
 }
 
-// ServePuts serves a PUTS hypercall with argument gpa in guest memory mem,
-// writing the guest's bytes to w in one write whose result is ignored (as
-// solo5-hvt: a closed stdout must not kill the guest). A bad pointer or
-// length gives a *GuestError.
-func ServePuts(mem hvt.Memory, gpa uint64, w io.Writer) error {
-	b, err := mem.Slice(gpa, hvt.SizePuts)
+// hcPuts writes the guest's bytes to the console in one write whose result
+// is ignored (as solo5-hvt: a closed stdout must not kill the guest).
+func (m *Monitor) hcPuts(gpa uint64) error {
+	b, err := m.guestSlice("PUTS", gpa, hvt.SizePuts)
 	if err != nil {
-		return &GuestError{Msg: "PUTS: " + err.Error()}
+		return err
 	}
 	p := hvt.DecodePuts(b)
-	data, err := mem.Slice(p.Data, p.Len)
+	data, err := m.guestSlice("PUTS", p.Data, p.Len)
 	if err != nil {
-		return &GuestError{Msg: "PUTS: " + err.Error()}
+		return err
 	}
-	_, _ = w.Write(data)
+	_, _ = m.console.Write(data)
 	return nil
 }
 

@@ -1,12 +1,12 @@
 package monitor
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,21 +14,23 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/guestmem"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
-	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
-// Monitor runs one hvt guest. Create it with New, run it once with Run, and
-// release it with Close. Stop may be called from any goroutine.
+// Monitor runs one hvt guest: a plain hvt image or a UaaF session (New), or
+// one library instance serving calls (NewCallee). Create it, run it (Run for
+// a guest, Call for an instance), and release it with Close. Stop may be
+// called from any goroutine; everything else from the goroutine that runs
+// it.
 type Monitor struct {
 	cfg      Config
 	console  io.Writer
 	log      io.Writer
 	img      *hvt.Image
-	manifest *hvt.Manifest
+	manifest *hvt.Manifest // this guest's copy: attach fills in host fields
 
-	// machine is the device, VM and vCPU; machine.VCPU is owned by Run's
-	// VCPU from Run on (and nil then).
+	// machine is the device, VM and vCPU; machine.VCPU is owned by the
+	// vcpu runner from the first Run or Call on (and nil then).
 	machine kvm.Machine
 	ram     []byte      // the whole guest RAM mapping
 	mem     hvt.Memory  // ram as the guest may address it (hypercall checks)
@@ -45,16 +47,20 @@ type Monitor struct {
 	halted   bool
 	status   int
 
-	ext         Extension
-	ramBorrowed bool // ram belongs to the caller (Config.RAM)
+	hooks       Hooks
+	callee      *callee // set for a library instance (NewCallee)
+	ramBorrowed bool    // ram belongs to the caller (Config.RAM, CalleeConfig.RAM)
 
 	stopMu  sync.Mutex // guards vcpu against Stop from other goroutines
 	stopped bool       // Stop was called; guarded by stopMu
 
-	stats Stats
+	stats    Stats
+	exits    atomic.Uint64 // KVM_RUN returns to user space, readable while running
+	switches atomic.Uint64
 }
 
-// Stats counts what a run cost. It is filled by Run and read after it.
+// Stats counts what a run cost. Exits and Switches are also readable while
+// the guest runs (Monitor.Exits); the rest is filled by Run and read after it.
 type Stats struct {
 	// Load is the time from New's start to the guest image in memory with its
 	// boot state written; Boot to the first KVM_RUN; Run the guest's run time.
@@ -67,13 +73,14 @@ type Stats struct {
 	Switches uint64
 }
 
-// New loads the image named by cfg.Kernel, checks it and the configuration
-// the way solo5-hvt does (in the same order, with the same messages), creates
-// the VM and its vCPU, loads the guest and its boot state into memory and
-// attaches the devices. Run then runs the vCPU on its own locked thread.
+// New loads the image (cfg.Image, or the file cfg.Kernel), checks it and
+// the configuration the way solo5-hvt does (in the same order, with the same
+// messages), creates the VM and its vCPU, loads the guest and its boot state
+// into memory and attaches the devices. Run then runs the vCPU on its own
+// locked thread.
 func New(cfg Config) (m *Monitor, err error) {
 	start := time.Now()
-	m = &Monitor{cfg: cfg, console: cfg.Console, log: cfg.Log, waker: -1}
+	m = &Monitor{cfg: cfg, console: cfg.Console, log: cfg.Log, waker: -1, hooks: cfg.Hooks}
 	if m.console == nil {
 		m.console = os.Stdout
 	}
@@ -82,6 +89,9 @@ func New(cfg Config) (m *Monitor, err error) {
 	}
 	if m.cfg.MemSize == 0 {
 		m.cfg.MemSize = hvt.DefaultMemoryMiB << 20
+	}
+	if cfg.Image != nil {
+		m.cfg.Kernel = cfg.Image.Path
 	}
 	// The KVM machine (device, VM, vCPU) takes about a millisecond of KVM
 	// work and needs nothing from the image: create it on another thread
@@ -112,23 +122,15 @@ func New(cfg Config) (m *Monitor, err error) {
 		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest memory size %d bytes is not a multiple of 2 MiB up to 4 GiB", m.cfg.MemSize)}
 	}
 
-	f, err := hvt.Open(cfg.Kernel)
-	if err != nil {
-		return m, CouldNotOpen(cfg.Kernel, err)
+	img := cfg.Image
+	if img == nil {
+		if img, err = OpenImage(cfg.Kernel); err != nil {
+			return m, err
+		}
+		defer img.Close()
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", cfg.Kernel, err), Err: err}
-	}
-	if !fi.Mode().IsRegular() {
-		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: not a regular file", cfg.Kernel)}
-	}
-	m.img, err = hvt.Parse(f, fi.Size())
-	if err != nil {
-		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", cfg.Kernel, err), Err: err}
-	}
-	m.manifest = m.img.Manifest
+	m.img = img.Image
+	m.manifest = cloneManifest(img.Manifest)
 	if err := m.checkDeviceNames(); err != nil {
 		return m, err
 	}
@@ -142,7 +144,7 @@ func New(cfg Config) (m *Monitor, err error) {
 	if err := m.mapRAM(); err != nil {
 		return m, err
 	}
-	loadErr := m.loadImage(f)
+	loadErr := m.loadImage(img)
 	unjoined = nil // joinMachine owns it now, and m.Close what it yields
 	if err := m.joinMachine(pending); err != nil {
 		return m, err
@@ -157,31 +159,21 @@ func New(cfg Config) (m *Monitor, err error) {
 		return m, err
 	}
 	m.registerHypercalls()
-	if cfg.Extension != nil {
-		if err := cfg.Extension.Prepare(m); err != nil {
+	if m.hooks.Prepare != nil {
+		if err := m.hooks.Prepare(m); err != nil {
 			return m, err
 		}
-		m.ext = cfg.Extension
 	}
 	m.stats.Load = time.Since(start)
 	return m, nil
 }
 
-// CouldNotOpen is the error for an image that cannot be opened, worded as
-// solo5-hvt words it: "PATH: Could not open: REASON". It wraps ErrConfig and
-// err.
-func CouldNotOpen(path string, err error) *Error {
-	return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open: %v", path, pathReason(err)), Err: err}
-}
-
-// pathReason is err without the *os.PathError wrapping (the caller names the
-// path itself).
-func pathReason(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+// cloneManifest copies mf, so that attaching devices to one guest does not
+// change an image other guests are loaded from.
+func cloneManifest(mf *hvt.Manifest) *hvt.Manifest {
+	c := *mf
+	c.Entries = slices.Clone(mf.Entries)
+	return &c
 }
 
 // mapRAM maps guest RAM (or takes Config.RAM).
@@ -200,9 +192,9 @@ func (m *Monitor) mapRAM() (err error) {
 
 // loadImage loads the ELF segments into guest RAM and makes the read-only
 // ones read-only on the host.
-func (m *Monitor) loadImage(f *os.File) (err error) {
-	if err := m.img.Load(f, m.ram); err != nil {
-		return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %v", m.cfg.Kernel, err), Err: err}
+func (m *Monitor) loadImage(img *Image) error {
+	if err := img.load(m.ram); err != nil {
+		return err
 	}
 	if err := m.protectText(); err != nil {
 		return &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
@@ -222,17 +214,22 @@ func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
 		slotErr = vm.MapMemory(0, 0, m.ram, 0)
 	}
 	km, err := p.Wait()
-	switch {
-	case errors.Is(err, kvm.ErrNoKVM), errors.Is(err, kvm.ErrAPIVersion):
-		return &Error{Kind: ErrHost, Msg: fmt.Sprintf("KVM: %v (is KVM enabled, and may this user open %s?)", err, p.Path()), Err: err}
-	case err != nil:
-		return m.hostErr(err)
+	if err != nil {
+		return kvmErr(p.Path(), err)
 	}
 	m.machine = *km
 	if slotErr != nil {
 		return m.hostErr(slotErr)
 	}
 	return nil
+}
+
+// kvmErr words an error creating a KVM machine from the device at path.
+func kvmErr(path string, err error) error {
+	if errorsIsAny(err, kvm.ErrNoKVM, kvm.ErrAPIVersion) {
+		return &Error{Kind: ErrHost, Msg: fmt.Sprintf("KVM: %v (is KVM enabled, and may this user open %s?)", err, path), Err: err}
+	}
+	return &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
 }
 
 // protectText makes every non-writable segment read-only on the host, so the
@@ -263,26 +260,24 @@ func (m *Monitor) ProtectReadOnly(gpa, n uint64) error {
 }
 
 // ReadOnly returns the page ranges made read-only on the host so far (the
-// image's text and rodata, and whatever extensions protected).
-func (m *Monitor) ReadOnly() []hvt.Range { return append([]hvt.Range(nil), m.ro...) }
+// image's text and rodata, and whatever hooks protected).
+func (m *Monitor) ReadOnly() []hvt.Range { return slices.Clone(m.ro) }
 
-// Image returns the loaded image's description.
+// Image returns the loaded image's description (nil for a library
+// instance).
 func (m *Monitor) Image() *hvt.Image { return m.img }
 
 // RAM returns the guest's memory (index = GPA). It is valid until Close.
 func (m *Monitor) RAM() []byte { return m.ram }
 
 // MemSize returns the guest memory size in bytes.
-func (m *Monitor) MemSize() uint64 { return m.cfg.MemSize }
+func (m *Monitor) MemSize() uint64 { return uint64(len(m.ram)) }
 
 // VM returns the guest's KVM VM.
 func (m *Monitor) VM() *kvm.VM { return m.machine.VM }
 
-// System returns the open KVM device.
-func (m *Monitor) System() *kvm.System { return m.machine.Sys }
-
-// VCPU returns the guest's vCPU while Run runs (nil before). Extensions use
-// it from HandleSwitch, on the vCPU thread.
+// VCPU returns the guest's vCPU while Run runs (nil before). Hooks use it
+// on the vCPU thread.
 func (m *Monitor) VCPU() *vcpu.Runner { return m.vcpu }
 
 // Console returns where guest console output goes.
@@ -292,20 +287,29 @@ func (m *Monitor) Console() io.Writer { return m.console }
 func (m *Monitor) Kernel() string { return m.cfg.Kernel }
 
 // Stats returns the run's counters; call after Run returns.
-func (m *Monitor) Stats() Stats { return m.stats }
+func (m *Monitor) Stats() Stats {
+	st := m.stats
+	st.Exits, st.Switches = m.exits.Load(), m.switches.Load()
+	return st
+}
 
-// Stop ends a running guest: Run returns an error wrapping
-// vcpu.ErrStopped. Safe from any goroutine, before or during Run.
+// Exits returns how many VM exits the guest has taken so far. Safe from any
+// goroutine, while it runs.
+func (m *Monitor) Exits() uint64 { return m.exits.Load() }
+
+// Stop ends a running guest: Run (or Call) returns an error wrapping
+// vcpu.ErrStopped, now or when it next runs; the Monitor cannot run again.
+// Safe from any goroutine, before or during Run.
 func (m *Monitor) Stop() {
 	m.stopMu.Lock()
 	m.stopped = true
 	if m.vcpu != nil {
 		m.vcpu.Stop()
 	}
-	ext := m.ext
+	stopHook := m.hooks.Stop
 	m.stopMu.Unlock()
-	if ext != nil {
-		ext.Stop()
+	if stopHook != nil {
+		stopHook()
 	}
 	// Under stopMu: Close may be closing the waker concurrently (a Stop
 	// from ctx's AfterFunc can outlive Run).
@@ -317,165 +321,32 @@ func (m *Monitor) Stop() {
 	m.stopMu.Unlock()
 }
 
-// Run runs the guest on the calling goroutine (locked to its OS thread for
-// the duration) until it halts, faults or is stopped. A halt returns the
-// guest's exit status (0–255) and a nil error; anything else returns an error:
-// a *GuestError for a guest that broke the ABI or faulted, one wrapping
-// vcpu.ErrStopped after Stop or when ctx is done, ErrHost otherwise.
-func (m *Monitor) Run(ctx context.Context) (status int, err error) {
-	bootStart := time.Now()
-	if m.machine.VCPU == nil {
-		return 0, &Error{Kind: ErrHost, Msg: "monitor: Run called twice, or after a failed New"}
-	}
-	m.machine.VCPU.KeepP(m.cfg.SoleGuest)
-	v := vcpu.New(m.machine.VCPU)
-	m.machine.VCPU = nil // v owns it now
-	v.Start()
-	defer func() {
-		// context.AfterFunc's stop does not wait for a Stop already
-		// running: detach the vCPU under stopMu before Close unmaps its
-		// run page, so that Stop never touches it afterwards.
-		m.stopMu.Lock()
-		m.vcpu = nil
-		m.stopMu.Unlock()
-		v.Close()
-	}()
-	m.stopMu.Lock()
-	m.vcpu = v
-	if m.stopped {
-		v.Stop()
-	}
-	m.stopMu.Unlock()
-	if err := m.initVCPU(); err != nil {
-		return 0, err
-	}
-	if m.ext != nil {
-		if err := m.ext.VCPUReady(m); err != nil {
-			return 0, err
-		}
-	}
-	stopWatch := context.AfterFunc(ctx, m.Stop)
-	defer stopWatch()
-
-	m.stats.Boot = time.Since(bootStart)
-	runStart := time.Now()
-	defer func() { m.stats.Run = time.Since(runStart) }()
-	for !m.halted {
-		if err := m.step(v); err != nil {
-			if errors.Is(err, vcpu.ErrStopped) {
-				return 0, stoppedErr(ctx, err)
-			}
-			return 0, err
-		}
-	}
-	return m.status, nil
-}
-
-// step enters the guest once and serves the exit it comes back with.
-func (m *Monitor) step(v *vcpu.Runner) error {
-	reason, err := v.Run()
-	switch {
-	case errors.Is(err, vcpu.ErrStopped):
-		return err
-	case errors.Is(err, unix.EFAULT):
-		return m.guestFault("KVM: host/guest translation fault: rip=0x%x", m.rip())
-	case err != nil:
-		return m.hostErr(err)
-	}
-	m.stats.Exits++
-	return m.handleExit(reason)
-}
-
-// handleExit dispatches one KVM exit. Only port I/O to the hypercall ports is
-// part of the ABI; every other exit ends the guest.
-func (m *Monitor) handleExit(reason kvm.ExitReason) error {
-	k := m.vcpu.K
-	switch reason {
-	case kvm.ExitIO:
-		io := k.IO()
-		data := k.IOData()
-		port := uint32(io.Port)
-		if io.Direction != kvm.IODirOut || io.Size != 4 || io.Count != 1 || len(data) != 4 {
-			return m.guestFault("Invalid guest port access: port=0x%x", port)
-		}
-		value := uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24
-		if port == uaafabi.SwitchPort && m.ext != nil {
-			m.stats.Switches++
-			stop, err := m.ext.HandleSwitch(m, value)
-			if stop && err == nil {
-				m.halted, m.status = true, 0
-			}
-			return err
-		}
-		if port < hvt.PIOBase || port >= hvt.PIOBase+uint32(hvt.HypercallMax) {
-			return m.guestFault("Invalid guest port access: port=0x%x", port)
-		}
-		nr := hvt.Hypercall(port - hvt.PIOBase)
-		gpa := uint64(value)
-		if m.ext != nil {
-			if err := m.ext.CheckHypercall(m); err != nil {
-				return err
-			}
-		}
-		h := m.handlers[nr]
-		if h == nil {
-			return m.guestFault("Invalid guest hypercall: num=%d", uint32(nr))
-		}
-		m.stats.Hypercalls[nr]++
-		return h(m, gpa)
-	case kvm.ExitMMIO:
-		mmio := k.MMIO()
-		if mmio.PhysAddr < uint64(len(m.ram)) {
-			// Under PVM a write to a host-read-only page arrives as MMIO;
-			// hardware KVM returns EFAULT from KVM_RUN for the same access.
-			return m.guestFault("KVM: host/guest translation fault: rip=0x%x (%s read-only guest memory at gpa=0x%x)",
-				m.rip(), accessKind(mmio.IsWrite), mmio.PhysAddr)
-		}
-		return m.guestFault("KVM: unhandled exit: exit_reason=0x%x, rip=0x%x (access to unbacked gpa=0x%x)",
-			uint32(reason), m.rip(), mmio.PhysAddr)
-	case kvm.ExitFailEntry:
-		return m.guestFault("KVM: entry failure: hw_entry_failure_reason=0x%x", k.FailEntry().HardwareEntryFailureReason)
-	case kvm.ExitInternalError:
-		return m.guestFault("KVM: internal error exit: suberror=0x%x", k.InternalError().Suberror)
-	case kvm.ExitShutdown:
-		return m.guestFault("KVM: unhandled exit: exit_reason=0x%x, rip=0x%x (triple fault)", uint32(reason), m.rip())
-	}
-	return m.guestFault("KVM: unhandled exit: exit_reason=0x%x, rip=0x%x", uint32(reason), m.rip())
-}
-
-func accessKind(isWrite uint8) string {
-	if isWrite != 0 {
-		return "write to"
-	}
-	return "read of"
-}
-
-// rip reads the guest's instruction pointer for an error message. It costs a
-// register ioctl, so it is used only on paths that end the guest.
-func (m *Monitor) rip() uint64 {
-	r, err := m.vcpu.K.GetRegs()
-	if err != nil {
-		return 0
-	}
-	return r.RIP
-}
-
 func (m *Monitor) guestFault(format string, args ...any) error {
-	return &GuestError{Msg: fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	if m.callee != nil {
+		msg = "library " + m.callee.name + ": " + msg
+	}
+	return &GuestError{Msg: msg}
+}
+
+func (m *Monitor) hostErr(err error) error {
+	return &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
 }
 
 // Close releases the VM, its memory and the device backends. It is safe to
-// call more than once and on a Monitor whose New failed half way.
+// call more than once and on a Monitor whose New failed half way. A library
+// instance must be closed on the goroutine that called Call.
 func (m *Monitor) Close() error {
 	if m == nil {
 		return nil
 	}
 	m.stopMu.Lock()
-	ext := m.ext
-	m.ext = nil
+	m.hooks = Hooks{}
+	v := m.vcpu
+	m.vcpu = nil
 	m.stopMu.Unlock()
-	if ext != nil {
-		ext.Close()
+	if v != nil {
+		v.Close() // a library instance's runner lives across calls
 	}
 	for _, d := range m.devices {
 		if d != nil {
@@ -489,7 +360,7 @@ func (m *Monitor) Close() error {
 		m.waker = -1
 	}
 	m.stopMu.Unlock()
-	m.machine.Close() // the vCPU too if New succeeded but Run never ran
+	m.machine.Close() // the vCPU too if it never ran
 	// The memslot is gone with the VM fd only once the kernel drops the VM;
 	// the mapping itself is ours to free now that no vCPU can run.
 	if m.ram != nil && !m.ramBorrowed {
@@ -497,13 +368,4 @@ func (m *Monitor) Close() error {
 	}
 	m.ram, m.mem = nil, nil
 	return nil
-}
-
-// stoppedErr says why a stopped guest stopped: ctx's cause when ctx ended
-// the run, else err.
-func stoppedErr(ctx context.Context, err error) error {
-	if cause := context.Cause(ctx); cause != nil {
-		return fmt.Errorf("%w: %w", vcpu.ErrStopped, cause)
-	}
-	return err
 }

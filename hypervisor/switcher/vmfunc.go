@@ -3,6 +3,10 @@ package switcher
 import (
 	"fmt"
 	"sort"
+	"sync"
+
+	"github.com/uaaf/uaaf/hypervisor/kvm"
+	"github.com/uaaf/uaaf/libfuncs/libvm"
 
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
@@ -81,86 +85,100 @@ func PlanViews(sessionMem uint64, libs []LibraryView) (session []vmfunc.Range, v
 	return session, views, nil
 }
 
-// vmfuncSwitcher is the exitless backend: the session's vCPU switches views
-// with VMFUNC, so HandleSwitch is never called; the work is at attach.
-type vmfuncSwitcher struct {
+// vmfuncBackend is the exitless backend: the session's vCPU switches views
+// with VMFUNC, so Switch is never called; the work is at Attach. Every
+// library view's memory is a private copy-on-write mapping of its pristine
+// image, registered as memslot k of the session VM at LibraryBase(k), for
+// the kernel module to build the view's EPT from.
+type vmfuncBackend struct {
 	cfg     Config
 	dev     *vmfunc.Device
 	session []vmfunc.Range
 	views   map[int][]vmfunc.Range
-	stats   Stats
+	mapped  [][]byte // mapped[i] is view i+1's memory
+
+	mu       sync.Mutex // guards stats and attached
+	stats    Stats
+	attached bool
 }
 
-// VMFUNCConfig is what the vmfunc backend needs beyond Config.
-type VMFUNCConfig struct {
-	DevicePath string // default vmfunc.DefaultPath
-	SessionMem uint64
-	Libraries  []LibraryView
-}
-
-// NewVMFUNC returns a vmfunc switcher for a session whose library memory is
-// registered in the session VM at LibraryBase. Call Attach with the session
-// VM and vCPU before the vCPU first runs.
-func NewVMFUNC(cfg Config, vc VMFUNCConfig) (Switcher, error) {
-	if vc.DevicePath == "" {
-		vc.DevicePath = vmfunc.DefaultPath
+func newVMFUNC(cfg Config, dev *vmfunc.Device) (Backend, error) {
+	b := &vmfuncBackend{cfg: cfg, dev: dev}
+	libs := make([]LibraryView, len(cfg.Libraries))
+	for i, l := range cfg.Libraries {
+		libs[i] = LibraryView{Index: i + 1, MemSize: l.MemSize(), ReadOnly: l.ReadOnlyRanges()}
 	}
-	session, views, err := PlanViews(vc.SessionMem, vc.Libraries)
-	if err != nil {
+	var err error
+	if b.session, b.views, err = PlanViews(cfg.SessionMem, libs); err != nil {
+		dev.Close()
 		return nil, err
 	}
-	dev, err := openVMFUNC(vc.DevicePath)
-	if err != nil {
-		return nil, err
+	for _, l := range cfg.Libraries {
+		mem, err := l.MapPrivate(uaafabi.BackendVMFUNC)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.mapped = append(b.mapped, mem)
 	}
-	return &vmfuncSwitcher{cfg: cfg, dev: dev, session: session, views: views}, nil
+	return b, nil
 }
 
-func (s *vmfuncSwitcher) Backend() uaafabi.Backend { return uaafabi.BackendVMFUNC }
-func (s *vmfuncSwitcher) Exitless() bool           { return true }
-func (s *vmfuncSwitcher) Stop()                    {}
+func (b *vmfuncBackend) Name() uaafabi.Backend { return uaafabi.BackendVMFUNC }
+func (b *vmfuncBackend) Exitless() bool        { return true }
 
-// Stats: calls are not seen by the monitor on this backend.
-func (s *vmfuncSwitcher) Stats() Stats { return s.stats }
+// Stop has nothing to interrupt: calls run inside the session's KVM_RUN,
+// which the monitor stops.
+func (b *vmfuncBackend) Stop() {}
 
-// HandleSwitch is never reached on this backend: the trampoline executes
-// VMFUNC, not an OUT. A switch exit here means the guest ran the wrong
-// trampoline; refuse the call.
-func (s *vmfuncSwitcher) HandleSwitch(index uint32) error {
-	s.stats.BadIndex++
-	uaafabi.PutStatus(s.cfg.CallArea, uaafabi.EInval)
+// Switch is never reached on this backend: the trampoline executes VMFUNC,
+// not an OUT. A switch exit here means the guest ran the wrong trampoline;
+// refuse the call.
+func (b *vmfuncBackend) Switch(uint32) error {
+	b.mu.Lock()
+	b.stats.BadIndex++
+	b.mu.Unlock()
+	uaafabi.PutStatus(b.cfg.CallArea, uaafabi.EInval)
 	return nil
 }
 
-// Attach installs the session's EPTP list on its vCPU: session view 0,
-// then every library view, then enables switching. Call it on the vCPU
-// thread before the first KVM_RUN.
-func (s *vmfuncSwitcher) Attach(vmFD, vcpuID int) error {
-	if err := s.dev.Attach(vmFD, vcpuID); err != nil {
+// Attach registers every library view's memory in the session VM, installs
+// the session's EPTP list on its vCPU (session view 0, then every library
+// view) and enables switching.
+func (b *vmfuncBackend) Attach(vm *kvm.VM, vcpuID int) error {
+	for i, mem := range b.mapped {
+		if err := vm.MapMemory(uint32(i+1), LibraryBase(i+1), mem, 0); err != nil {
+			return fmt.Errorf("vmfunc: library %s memslot: %w", b.cfg.Libraries[i].Name, err)
+		}
+	}
+	if err := b.dev.Attach(vm.FD(), vcpuID); err != nil {
 		return fmt.Errorf("vmfunc: attach: %w", err)
 	}
-	if err := s.dev.DefineSessionView(s.session); err != nil {
+	if err := b.dev.DefineSessionView(b.session); err != nil {
 		return fmt.Errorf("vmfunc: session view: %w", err)
 	}
-	idx := make([]int, 0, len(s.views))
-	for k := range s.views {
+	idx := make([]int, 0, len(b.views))
+	for k := range b.views {
 		idx = append(idx, k)
 	}
 	sort.Ints(idx)
 	for _, k := range idx {
-		if err := s.dev.DefineView(k, s.views[k]); err != nil {
+		if err := b.dev.DefineView(k, b.views[k]); err != nil {
 			return fmt.Errorf("vmfunc: view %d: %w", k, err)
 		}
 	}
-	if err := s.dev.Enable(); err != nil {
+	if err := b.dev.Enable(); err != nil {
 		return fmt.Errorf("vmfunc: enable: %w", err)
 	}
+	b.mu.Lock()
+	b.attached = true
+	b.mu.Unlock()
 	return nil
 }
 
 // Fault describes a fatal view fault after the session VM shut down.
-func (s *vmfuncSwitcher) Fault() (string, bool) {
-	st, err := s.dev.Status()
+func (b *vmfuncBackend) Fault() (string, bool) {
+	st, err := b.dev.Status()
 	if err != nil || !st.Faulted() {
 		return "", false
 	}
@@ -169,29 +187,44 @@ func (s *vmfuncSwitcher) Fault() (string, bool) {
 }
 
 // ActiveView returns the view the vCPU was in at its last exit.
-func (s *vmfuncSwitcher) ActiveView() (uint32, error) {
-	st, err := s.dev.Status()
+func (b *vmfuncBackend) ActiveView() (uint32, error) {
+	st, err := b.dev.Status()
 	if err != nil {
 		return 0, fmt.Errorf("vmfunc: status: %w", err)
 	}
 	return st.ActiveView, nil
 }
 
-// Close detaches and closes the device.
-func (s *vmfuncSwitcher) Close() error {
-	s.dev.Detach()
-	return s.dev.Close()
+// Views reports every library view live once attached; calls are not seen
+// by the monitor on this backend.
+func (b *vmfuncBackend) Views() []ViewState {
+	b.mu.Lock()
+	state := "none"
+	if b.attached {
+		state = "live"
+	}
+	b.mu.Unlock()
+	out := make([]ViewState, len(b.cfg.Libraries))
+	for i, l := range b.cfg.Libraries {
+		out[i] = ViewState{Index: i + 1, Library: l.Name, Instance: state}
+	}
+	return out
 }
 
-// Attacher is implemented by backends that must be bound to the session's
-// vCPU before it runs (vmfunc).
-type Attacher interface {
-	// Attach binds the backend to the session VM's vCPU.
-	Attach(vmFD, vcpuID int) error
-	// ActiveView is the view the vCPU was in at its last exit.
-	ActiveView() (uint32, error)
-	// Fault describes a fatal view fault, if one happened.
-	Fault() (string, bool)
-	// Close releases the backend.
-	Close() error
+func (b *vmfuncBackend) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stats
+}
+
+// Close detaches and closes the device and unmaps the views' memory (the
+// session VM holding it as memslots is gone by now).
+func (b *vmfuncBackend) Close() error {
+	b.dev.Detach()
+	err := b.dev.Close()
+	for _, mem := range b.mapped {
+		libvm.FreeMapping(mem)
+	}
+	b.mapped = nil
+	return err
 }

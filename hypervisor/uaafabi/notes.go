@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 )
@@ -52,12 +51,13 @@ func (n *Notes) IsLibrary() bool { return len(n.Exports) > 0 }
 // IsSession reports whether the image imports functions.
 func (n *Notes) IsSession() bool { return len(n.Imports) > 0 }
 
-// ReadNotes reads and validates the UaaF notes of the hvt image of size
-// bytes at r. Missing notes are not an error. An image may not both export
-// and import. Errors wrap ErrBadNote.
-func ReadNotes(r io.ReaderAt, size int64) (*Notes, error) {
+// NotesOf decodes and validates the UaaF notes of a parsed hvt image (the
+// notes hvt.Parse collected: the file is not read again). Missing notes are
+// not an error. An image may not both export and import. Errors wrap
+// ErrBadNote.
+func NotesOf(img *hvt.Image) (*Notes, error) {
 	n := &Notes{}
-	desc, err := hvt.ReadOwnerNote(r, size, NoteOwner, NoteExports, noteAlign, noteHdrSize+EntrySize*MaxExports)
+	desc, err := img.Note(NoteOwner, NoteExports, noteAlign, noteHdrSize+EntrySize*MaxExports)
 	switch {
 	case errors.Is(err, hvt.ErrNoNote):
 	case err != nil:
@@ -67,7 +67,7 @@ func ReadNotes(r io.ReaderAt, size int64) (*Notes, error) {
 			return nil, err
 		}
 	}
-	desc, err = hvt.ReadOwnerNote(r, size, NoteOwner, NoteImports, noteAlign, noteHdrSize+EntrySize*MaxImports)
+	desc, err = img.Note(NoteOwner, NoteImports, noteAlign, noteHdrSize+EntrySize*MaxImports)
 	switch {
 	case errors.Is(err, hvt.ErrNoNote):
 	case err != nil:

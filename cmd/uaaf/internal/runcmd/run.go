@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/hvt"
-	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
 
@@ -42,12 +41,12 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	args, err := monitor.ParseArgs(argv)
+	args, opts, err := parseArgs(argv)
 	if err != nil {
 		return err
 	}
 	if args.Help {
-		fmt.Fprint(stdout, monitor.Usage)
+		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	if args.Version {
@@ -86,7 +85,7 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 		}()
 	}
 
-	r, err := newRunner(args, stderr)
+	r, err := newRunner(args, opts, stderr)
 	if err != nil {
 		return err
 	}
@@ -96,7 +95,7 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 
 	start := time.Now()
 	status, err := r.Run(ctx)
-	if args.UaaF.Stats {
+	if opts.Stats {
 		r.PrintStats(stderr, time.Since(start), status, err)
 	}
 	if err != nil {

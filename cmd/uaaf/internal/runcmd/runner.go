@@ -16,6 +16,7 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 	"github.com/uaaf/uaaf/libfuncs"
+	"github.com/uaaf/uaaf/libfuncs/libvm"
 	"github.com/uaaf/uaaf/session"
 )
 
@@ -23,39 +24,53 @@ import (
 // session with its libraries.
 type runner struct {
 	args    *monitor.Args
+	opts    *options
+	img     *monitor.Image   // the image, opened and parsed once
 	mon     *monitor.Monitor // plain guest
 	sess    *session.Session // session
-	reg     *libfuncs.Registry
-	backend string // switch backend and why
+	reg     *libvm.Registry
+	sel     *switcher.Selection
 	preload time.Duration
 }
 
-// newRunner loads and binds what argv asked for.
-func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
-	r := &runner{args: args}
-	isSession, err := wantsSession(args)
-	if err != nil {
-		return nil, err
+// newRunner opens the image once, decides from its notes whether it is a
+// session, and loads and binds what argv asked for.
+func newRunner(args *monitor.Args, opts *options, stderr io.Writer) (r *runner, err error) {
+	r = &runner{args: args, opts: opts}
+	defer func() {
+		if err != nil {
+			r.Close()
+			r = nil
+		}
+	}()
+	if r.img, err = monitor.OpenImage(args.Config.Kernel); err != nil {
+		return r, err
 	}
-	if !isSession {
+	notes, err := uaafabi.NotesOf(r.img.Image)
+	switch {
+	case err != nil:
+		return r, fmt.Errorf("%s: %w", r.img.Path, err)
+	case notes.IsLibrary():
+		return r, fmt.Errorf("%s exports functions: it is a library, not a session; load it with --lib NAME=%s and run a session that imports it", r.img.Path, r.img.Path)
+	case !notes.IsSession() && len(opts.Libs) > 0:
+		return r, fmt.Errorf("%s imports no functions; --lib is only for sessions", r.img.Path)
+	}
+	cfg := withPrestarted(args.Config)
+	cfg.Image = r.img
+	if !notes.IsSession() {
 		// A plain guest is all a `uaaf run` process runs. (A session is
 		// not: call timeouts need timers to fire while it runs.)
-		cfg := withPrestarted(args.Config)
 		cfg.SoleGuest = true
-		if r.mon, err = monitor.New(cfg); err != nil {
-			return nil, err
-		}
-		return r, nil
+		r.mon, err = monitor.New(cfg)
+		return r, err
 	}
-	backend, why, err := switcher.Select(args.UaaF.Switch)
-	if err != nil {
-		return nil, err
+	if r.sel, err = switcher.Select(opts.Switch, ""); err != nil {
+		return r, err
 	}
-	r.backend = why
-	if args.UaaF.Switch == "" || args.UaaF.Switch == "auto" {
-		fmt.Fprintf(stderr, "uaaf: switch backend: %s\n", why)
+	if opts.Switch == "" || opts.Switch == "auto" {
+		fmt.Fprintf(stderr, "uaaf: switch backend: %s\n", r.sel.Why)
 	}
-	paths := args.UaaF.LibPath
+	paths := opts.LibPath
 	if env := os.Getenv("UAAF_LIB_PATH"); env != "" {
 		for _, d := range filepath.SplitList(env) {
 			if d != "" {
@@ -63,30 +78,21 @@ func newRunner(args *monitor.Args, stderr io.Writer) (*runner, error) {
 			}
 		}
 	}
-	r.reg, err = libfuncs.NewRegistry(libfuncs.Config{
-		KVMPath: args.Config.KVMPath, MemSize: args.UaaF.LibMemSize,
-		Paths: paths, Console: args.Config.Console,
-	})
-	if err != nil {
-		return nil, err
-	}
+	r.reg = libvm.NewRegistry(
+		libvm.Config{KVMPath: args.Config.KVMPath, MemSize: opts.LibMemSize, Console: args.Config.Console},
+		libfuncs.Config[*libvm.Library]{Paths: paths})
 	start := time.Now()
-	for _, l := range args.UaaF.Libs {
+	for _, l := range opts.Libs {
 		if _, err := r.reg.Preload(l.Name, l.Path, true); err != nil {
-			r.Close()
-			return nil, err
+			return r, err
 		}
 	}
 	r.preload = time.Since(start)
 	r.sess, err = session.New(session.Config{
-		Monitor: withPrestarted(args.Config), Registry: r.reg, Table: session.NewTable(), Backend: backend,
-		CallTimeout: args.UaaF.CallTimeout, Eager: args.UaaF.Eager,
+		Monitor: cfg, Registry: r.reg, Table: session.NewTable(), Switch: r.sel,
+		CallTimeout: opts.CallTimeout, Eager: opts.Eager,
 	})
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
-	return r, nil
+	return r, err
 }
 
 // withPrestarted gives cfg the KVM machine package prestart began creating
@@ -98,31 +104,6 @@ func withPrestarted(cfg monitor.Config) monitor.Config {
 		cfg.Machine = prestart.Take()
 	}
 	return cfg
-}
-
-// wantsSession reports whether the image imports functions (or libraries
-// were given, which only a session can use).
-func wantsSession(args *monitor.Args) (bool, error) {
-	f, err := hvt.Open(args.Config.Kernel)
-	if err != nil {
-		return false, monitor.CouldNotOpen(args.Config.Kernel, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return false, nil // let the monitor report it
-	}
-	notes, err := uaafabi.ReadNotes(f, fi.Size())
-	if err != nil {
-		return false, nil // let the monitor's loader report what is wrong first
-	}
-	if notes.IsLibrary() {
-		return false, fmt.Errorf("%s exports functions: it is a library, not a session; load it with --lib NAME=%s and run a session that imports it", args.Config.Kernel, args.Config.Kernel)
-	}
-	if !notes.IsSession() && len(args.UaaF.Libs) > 0 {
-		return false, fmt.Errorf("%s imports no functions; --lib is only for sessions", args.Config.Kernel)
-	}
-	return notes.IsSession(), nil
 }
 
 func (r *runner) Run(ctx context.Context) (int, error) {
@@ -142,6 +123,22 @@ func (r *runner) Close() {
 	if r.reg != nil {
 		r.reg.Close()
 	}
+	if r.sel != nil {
+		r.sel.Close()
+	}
+	r.img.Close()
+}
+
+// funcStats is one library in `uaaf run --stats`.
+type funcStats struct {
+	Name     string        `json:"name"`
+	Path     string        `json:"path"`
+	Refs     int           `json:"refs"`
+	Pinned   bool          `json:"pinned"`
+	Exports  []string      `json:"exports"`
+	MemSize  uint64        `json:"mem_size"`
+	Preload  time.Duration `json:"preload_ns"`
+	Resident uint64        `json:"pristine_resident_bytes"`
 }
 
 // runStats is the JSON `uaaf run --stats` prints to stderr.
@@ -155,7 +152,7 @@ type runStats struct {
 	Hypercalls map[string]uint64  `json:"hypercalls"`
 	Calls      *switcher.Stats    `json:"calls,omitempty"`
 	Session    *session.Row       `json:"session,omitempty"`
-	Functions  []libfuncs.Info    `json:"functions,omitempty"`
+	Functions  []funcStats        `json:"functions,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -188,12 +185,18 @@ func (r *runner) PrintStats(w io.Writer, total time.Duration, status int, runErr
 		}
 	}
 	if r.sess != nil {
-		out.Switch = r.backend
+		out.Switch = r.sel.Why
 		cs := r.sess.SwitchStats()
 		out.Calls = &cs
 		row := r.sess.Row()
 		out.Session = &row
-		out.Functions = r.reg.List()
+		for _, in := range r.reg.List() {
+			f := funcStats{Name: in.Name, Path: in.Path, Refs: in.Refs, Pinned: in.Pinned}
+			if l := in.Lib; l != nil {
+				f.Exports, f.MemSize, f.Preload, f.Resident = l.ExportNames(), l.MemSize(), l.PreloadTime(), l.Resident()
+			}
+			out.Functions = append(out.Functions, f)
+		}
 		out.PhasesMs["bind"] = ms(r.sess.BindTime())
 	}
 	b, _ := json.Marshal(out)

@@ -1,19 +1,35 @@
-package session
+package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/libfuncs"
+	"github.com/uaaf/uaaf/libfuncs/libvm"
+	"github.com/uaaf/uaaf/session"
+	"github.com/uaaf/uaaf/tools/bench/procmem"
 )
+
+// newRegistry returns a registry preloading (pinned) the named libraries.
+func newRegistry(b *testing.B, names ...string) *libvm.Registry {
+	b.Helper()
+	kvmtest.Require(b)
+	reg := libvm.NewRegistry(libvm.Config{Console: io.Discard}, libfuncs.Config[*libvm.Library]{})
+	b.Cleanup(func() { reg.Close() })
+	for _, n := range names {
+		if _, err := reg.Preload(n, kvmtest.LibraryImage(b, n), true); err != nil {
+			b.Fatalf("preload %s: %v", n, err)
+		}
+	}
+	return reg
+}
 
 // BenchmarkCall measures a round trip into a trivial library function
 // (testfns.nop) on the exit backend, timed by the guest's own clock, against
@@ -75,30 +91,6 @@ func BenchmarkSessionStart(b *testing.B) {
 	b.ReportMetric(r.XColdHalt, "x-cold-halt")
 }
 
-// rollup reads Pss and Private_Dirty of the whole process, in bytes.
-func rollup(b *testing.B) (pss, privDirty uint64) {
-	f, err := os.Open("/proc/self/smaps_rollup")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseUint(fs[1], 10, 64)
-		switch fs[0] {
-		case "Pss:":
-			pss = v << 10
-		case "Private_Dirty:":
-			privDirty = v << 10
-		}
-	}
-	return pss, privDirty
-}
-
 // BenchmarkSessionMemory keeps N sessions alive at once (each has run the
 // demo, so each holds live instances of four shared libraries) and reports
 // host memory per extra session from /proc/self/smaps_rollup (B/session of
@@ -113,11 +105,14 @@ func BenchmarkSessionMemory(b *testing.B) {
 			}
 			reg := newRegistry(b, "base64", "sha256", "crc32", "sort")
 			for i := 0; i < b.N; i++ {
-				pss0, pd0 := rollup(b)
-				var ss []*Session
+				before, err := procmem.Rollup(procmem.Self)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var ss []*session.Session
 				for j := 0; j < n; j++ {
 					var out bytes.Buffer
-					s, err := New(Config{
+					s, err := session.New(session.Config{
 						Monitor:  monitor.Config{Kernel: kvmtest.GuestImage(b, "demo"), MemSize: 8 << 20, Console: &out, Log: &out},
 						Registry: reg,
 					})
@@ -129,31 +124,36 @@ func BenchmarkSessionMemory(b *testing.B) {
 					}
 					ss = append(ss, s)
 				}
-				pss1, pd1 := rollup(b)
+				after, err := procmem.Rollup(procmem.Self)
+				if err != nil {
+					b.Fatal(err)
+				}
 				// Text pages private to an instance would be extra copies;
 				// the shared ones are one copy however many map them.
+				texts, err := procmem.Mappings(procmem.Self, libraryText)
+				if err != nil {
+					b.Fatal(err)
+				}
 				var textPrivate, textOnce uint64
-				for _, s := range ss {
-					for _, v := range s.views {
-						if v.inst == nil {
-							continue
-						}
-						e, err := smapsAt(uintptrOf(v.inst.Memory()) + 0x100000)
-						if err != nil {
-							b.Fatal(err)
-						}
-						textPrivate += (e.privateClean + e.privateDirty) << 10
-						textOnce = max(textOnce, e.rss<<10)
-					}
+				for _, m := range texts {
+					textPrivate += m.Private()
+					textOnce = max(textOnce, m.Rss)
 				}
 				for _, s := range ss {
 					s.Close()
 				}
-				b.ReportMetric(float64(pss1-pss0)/float64(n), "Pss-B/session")
-				b.ReportMetric(float64(pd1-pd0)/float64(n), "PrivDirty-B/session")
+				b.ReportMetric((float64(after.Pss)-float64(before.Pss))/float64(n), "Pss-B/session")
+				b.ReportMetric((float64(after.PrivateDirty)-float64(before.PrivateDirty))/float64(n), "PrivDirty-B/session")
 				b.ReportMetric(float64(textPrivate), "text-private-B")
 				b.ReportMetric(float64(textOnce), "text-B")
 			}
 		})
 	}
+}
+
+// libraryText keeps the text mappings of library instances: copy-on-write
+// mappings of a library's memfd ("uaaf-lib-NAME") from guest address 1 MiB
+// (where hvt images are linked), read-only.
+func libraryText(m *procmem.Mapping) bool {
+	return strings.Contains(m.Name, "memfd:uaaf-lib-") && m.Offset == 0x100000 && m.Perms == "r--p"
 }

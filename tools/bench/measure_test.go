@@ -1,4 +1,4 @@
-package session
+package bench
 
 import (
 	"testing"
@@ -9,6 +9,6 @@ import (
 // TestEventNames keeps MeasureCalls' event names in step with kvmtrace's.
 func TestEventNames(t *testing.T) {
 	if EventEmulateInsn != kvmtrace.EmulateInsn || EventUserspaceExit != kvmtrace.UserspaceExit {
-		t.Errorf("session events %q, %q; kvmtrace %q, %q", EventEmulateInsn, EventUserspaceExit, kvmtrace.EmulateInsn, kvmtrace.UserspaceExit)
+		t.Errorf("bench events %q, %q; kvmtrace %q, %q", EventEmulateInsn, EventUserspaceExit, kvmtrace.EmulateInsn, kvmtrace.UserspaceExit)
 	}
 }

@@ -1,4 +1,8 @@
-package session
+// Package bench holds uaaf's measurements: what `uaaf bench` runs and the
+// go test benchmarks report. Each reports ratios against a baseline measured
+// in the same run, plus counts that carry over to other hardware (VM exits,
+// emulated guest instructions, bytes of memory).
+package bench
 
 import (
 	"bytes"
@@ -11,11 +15,9 @@ import (
 
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/libfuncs"
+	"github.com/uaaf/uaaf/libfuncs/libvm"
+	"github.com/uaaf/uaaf/session"
 )
-
-// Measurements shared by the go test benchmarks and `uaaf bench`. Each
-// reports ratios against a baseline measured in the same run, plus counts
-// that carry over to other hardware (exits, guest instructions).
 
 // CallResult is what MeasureCalls found, per operation.
 type CallResult struct {
@@ -34,9 +36,9 @@ type CallResult struct {
 // runCallbench runs the callbench session image with args and returns the
 // guest's own measurement of its loop (ns) and the closed session's view
 // exits and switches.
-func runCallbench(reg *libfuncs.Registry, image string, args ...string) (ns float64, exits uint64, err error) {
+func runCallbench(reg *libvm.Registry, image string, args ...string) (ns float64, exits uint64, err error) {
 	var out bytes.Buffer
-	s, err := New(Config{
+	s, err := session.New(session.Config{
 		Monitor:  monitor.Config{Kernel: image, MemSize: 8 << 20, Args: args, Console: &out, Log: &out},
 		Registry: reg,
 	})
@@ -80,7 +82,7 @@ const (
 // EventEmulateInsn and EventUserspaceExit it adds the kernel's counts, per
 // operation, from the difference between runs of n and 2n (which cancels
 // boot and halt); tr may be nil.
-func MeasureCalls(reg *libfuncs.Registry, image string, n int, tr Counter) (CallResult, error) {
+func MeasureCalls(reg *libvm.Registry, image string, n int, tr Counter) (CallResult, error) {
 	r := CallResult{N: n}
 	hcNs, _, err := runCallbench(reg, image, "hc", strconv.Itoa(n))
 	if err != nil {
@@ -156,10 +158,10 @@ type StartResult struct {
 
 // startOnce binds and runs a session image with reg and returns the times
 // to its first instruction and to its halt.
-func startOnce(reg *libfuncs.Registry, image string) (first, halt time.Duration, err error) {
+func startOnce(reg *libvm.Registry, image string) (first, halt time.Duration, err error) {
 	start := time.Now()
 	var out bytes.Buffer
-	s, err := New(Config{
+	s, err := session.New(session.Config{
 		Monitor:  monitor.Config{Kernel: image, MemSize: 8 << 20, Console: &out, Log: &out},
 		Registry: reg,
 	})
@@ -187,11 +189,8 @@ func MeasureStart(image string, libs map[string]string, rounds int) (StartResult
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	newReg := func(preload bool) (*libfuncs.Registry, time.Duration, error) {
-		reg, err := libfuncs.NewRegistry(libfuncs.Config{Console: &bytes.Buffer{}})
-		if err != nil {
-			return nil, 0, err
-		}
+	newReg := func(preload bool) (*libvm.Registry, time.Duration, error) {
+		reg := libvm.NewRegistry(libvm.Config{Console: &bytes.Buffer{}}, libfuncs.Config[*libvm.Library]{})
 		start := time.Now()
 		for _, n := range names {
 			if _, err := reg.Preload(n, libs[n], preload); err != nil {
