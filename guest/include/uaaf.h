@@ -24,6 +24,7 @@
 #define UAAF_TRAMP_CALL (UAAF_TRAMP_GPA + 0x000)          /* caller: rdi = view */
 #define UAAF_TRAMP_CALLER_RESUME (UAAF_TRAMP_GPA + 0x040) /* view 0 lands here */
 #define UAAF_TRAMP_CALLEE_ENTRY (UAAF_TRAMP_GPA + 0x080)  /* view k lands here */
+#define UAAF_TRAMP_READY (UAAF_TRAMP_GPA + 0x100)         /* library: "preloaded" */
 
 /* I/O port of the exit-based switch: outl(view, UAAF_SWITCH_PORT). */
 #define UAAF_SWITCH_PORT 0x510

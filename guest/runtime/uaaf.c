@@ -139,7 +139,7 @@ void rt_uaaf_lib_start(const struct solo5_start_info *si)
     vd->role = UAAF_ROLE_LIBFUNC;
     /* tramp_ready: the monitor snapshots this state as the pristine image;
      * every later entry goes to callee_entry through vd->resume. */
-    __asm__ __volatile__("jmp *%0" : : "r"((uintptr_t)(UAAF_TRAMP_GPA + 0x100))
+    __asm__ __volatile__("jmp *%0" : : "r"((uintptr_t)UAAF_TRAMP_READY)
                          : "memory");
     __builtin_unreachable();
 }

@@ -7,12 +7,14 @@
 // Errors from ioctls are returned wrapped with the ioctl's name and keep the
 // raw unix.Errno, so callers can test errors.Is(err, unix.EINTR) and the like.
 // Ioctls other than KVM_RUN are retried on EINTR; KVM_RUN is not, because its
-// EINTR is how a vCPU is stopped (see VCPU.Run and VCPU.Kick).
+// EINTR is how a vCPU is stopped (see VCPU.Run, and vcpu.Runner.Stop, which
+// signals the vCPU's thread after VCPU.RequestImmediateExit). The retrying
+// itself is hypervisor/internal/ioctl's.
 //
 // Threads: a VM and its memory may be used from any goroutine. A VCPU's
 // KVM_RUN and register ioctls must be issued from the OS thread that runs it;
-// callers lock that thread with runtime.LockOSThread (package hypervisor does
-// this). Only Kick and RequestImmediateExit may be called from other threads.
+// callers lock that thread with runtime.LockOSThread (package vcpu does
+// this). Only RequestImmediateExit may be called from other threads.
 //
 // unsafe is confined to run_unsafe.go (the mmapped struct kvm_run) and
 // ioctl_unsafe.go (passing struct pointers to ioctl).

@@ -3,7 +3,8 @@
 // page, call area), the call-area header, the result codes, and the "UAAF"
 // ELF notes by which a library-function image lists its exports and a session
 // image its imports. guest/include/uaaf.h is the C side of the same ABI;
-// cabi_test.go proves the two agree. guest/UAAF_ABI.md describes it in prose.
+// TestMatchesHeader (abi_test.go, through the cgo package internal/cabi)
+// proves the two agree. guest/UAAF_ABI.md describes it in prose.
 //
 // The package is pure Go: parsing and encoding only.
 package uaafabi

@@ -23,6 +23,7 @@ func TestMatchesHeader(t *testing.T) {
 		{"UAAF_TRAMP_CALL", TrampCall},
 		{"UAAF_TRAMP_CALLER_RESUME", TrampCallerResume},
 		{"UAAF_TRAMP_CALLEE_ENTRY", TrampCalleeEntry},
+		{"UAAF_TRAMP_READY", TrampReady},
 		{"UAAF_SWITCH_PORT", SwitchPort},
 		{"UAAF_ROLE_SESSION", RoleSession},
 		{"UAAF_ROLE_LIBFUNC", RoleLibFunc},
