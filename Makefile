@@ -41,8 +41,13 @@ demo: deps all ## build everything and run the demo: a session calling four shar
 		--lib crc32=libfuncs/build/crc32.hvt --lib sort=libfuncs/build/sort.hvt \
 		guest/build/demo.hvt
 
+# Pure packages whose concurrency is their job also run under the race
+# detector on every `make test` (a few seconds); `make test-race` runs all.
+RACE_PKGS := ./libfuncs/
+
 test: deps-kmod all kmod-check kmod-test ## everything: kmod build+sparse+EPT tests, Go unit/fuzz-seed/KVM end-to-end tests
 	UAAF_REQUIRE_KVM=1 $(GO) test -count=1 ./...
+	$(GO) test -race -count=1 $(RACE_PKGS)
 
 test-short: build guest ## tests without the KVM requirement (KVM tests skip where /dev/kvm is absent)
 	$(GO) test -short ./...
@@ -64,8 +69,10 @@ fuzz: ## run every fuzz target for 20 s each
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint: ## gofmt, go vet, staticcheck, go.mod tidiness
+lint: ## gofmt, go vet, staticcheck, go.mod tidiness, unsafe only in *_unsafe.go
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@bad=$$(git ls-files '*.go' | grep -v '_unsafe\(_test\)\?\.go$$' | xargs grep -l '^[[:space:]]*"unsafe"$$\|^import "unsafe"$$'); \
+		test -z "$$bad" || { echo "unsafe imported outside *_unsafe.go: $$bad"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
