@@ -145,9 +145,12 @@ func itoa(i int) string {
 	return itoa(i/10) + string(rune('0'+i%10))
 }
 
-// TestBlockData checks that what the blk guest wrote is on the host file.
+// TestBlockData checks that what the blk guest wrote is on the host file,
+// byte for byte: blocks 0..7 and the last one hold the guest's pattern
+// (byte i of block b is b*31+i mod 256), every other block is untouched.
 func TestBlockData(t *testing.T) {
-	p := blockFile(t, 4<<20)
+	const size, bs = 4 << 20, 512
+	p := blockFile(t, size)
 	status, out, _, err := runGuest(t, "blk", Config{Blocks: []BlockSpec{{Name: "storage", Path: p}}})
 	if err != nil || status != 0 {
 		t.Fatalf("status %d err %v output %q", status, err, out)
@@ -156,9 +159,30 @@ func TestBlockData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Count(data, []byte{0}) == len(data) {
-		t.Error("guest wrote nothing to the backing file")
+	want := make([]byte, size)
+	last := size/bs - 1
+	for _, b := range []int{0, 1, 2, 3, 4, 5, 6, 7, last} {
+		for i := 0; i < bs; i++ {
+			want[b*bs+i] = byte(b*31 + i)
+		}
 	}
+	if len(data) != size {
+		t.Fatalf("backing file is %d bytes, want %d", len(data), size)
+	}
+	for b := 0; b <= last; b++ {
+		if got := data[b*bs : (b+1)*bs]; !bytes.Equal(got, want[b*bs:(b+1)*bs]) {
+			t.Fatalf("block %d of the backing file: % x…, want % x…", b, got[:8], want[b*bs:b*bs+8])
+		}
+	}
+}
+
+// notELF writes a 100-byte file that is not an ELF image.
+func notELF(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "not-elf")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("#!"), 50), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -176,7 +200,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "misaligned backing", image: "blk", cfg: Config{Blocks: []BlockSpec{{Name: "storage", SectorSize: 4096}}}, kind: ErrConfig, msg: "Backing storage size must be block aligned (4096 bytes)"},
 		{name: "cmdline too long", image: "hello", cfg: Config{Args: []string{strings.Repeat("x", 8192)}}, kind: ErrUsage, msg: "Guest command line too long (max=8191 characters)"},
 		{name: "missing image", image: "", cfg: Config{Kernel: "/nonexistent.hvt"}, kind: ErrConfig, msg: "Could not open"},
-		{name: "not elf", image: "", cfg: Config{Kernel: "/etc/hostname"}, kind: ErrConfig, msg: ""},
+		{name: "not elf", image: "", cfg: Config{Kernel: notELF(t)}, kind: ErrConfig, msg: "not-elf: invalid or unsupported executable (no ELF magic)"},
+		{name: "short file", image: "", cfg: Config{Kernel: "/dev/null"}, kind: ErrConfig, msg: "/dev/null: not a regular file"},
 		{name: "directory", image: "", cfg: Config{Kernel: "/"}, kind: ErrConfig, msg: "not a regular file"},
 	}
 	for _, tt := range tests {
