@@ -3,6 +3,7 @@ package monitor
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
@@ -84,8 +85,13 @@ type Hooks struct {
 // BlockSpec attaches a host file to a BLOCK_BASIC manifest device.
 type BlockSpec struct {
 	Name       string // manifest device name
-	Path       string // backing file, opened read-write
+	Path       string // backing file, opened read-write (read-only with ReadOnly)
 	SectorSize uint16 // 0 means 512
+	// File, if set, is the backing file already open (Path then only names
+	// it in messages); it stays the caller's to close.
+	File *os.File
+	// ReadOnly refuses the guest's writes (SOLO5_R_EUNSPEC).
+	ReadOnly bool
 }
 
 // NetSpec attaches a host tap interface (or an already open tap fd) to a

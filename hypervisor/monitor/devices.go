@@ -87,36 +87,57 @@ func (m *Monitor) attachDevices() error {
 // pread/pwrite.
 type blockDevice struct {
 	f          *os.File
+	owned      bool // opened here, closed with the device
+	readOnly   bool
 	capacity   uint64
 	sectorSize uint16
 }
 
-func openBlock(spec BlockSpec) (*blockDevice, error) {
-	f, err := os.OpenFile(spec.Path, os.O_RDWR, 0)
-	if err != nil {
-		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open backing storage %s: %v", spec.Name, spec.Path, pathReason(err)), Err: err}
+func openBlock(spec BlockSpec) (_ *blockDevice, err error) {
+	d := &blockDevice{f: spec.File, readOnly: spec.ReadOnly, sectorSize: spec.SectorSize}
+	if d.f == nil {
+		mode := os.O_RDWR
+		if spec.ReadOnly {
+			mode = os.O_RDONLY
+		}
+		if d.f, err = os.OpenFile(spec.Path, mode, 0); err != nil {
+			return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open backing storage %s: %v", spec.Name, spec.Path, pathReason(err)), Err: err}
+		}
+		d.owned = true
 	}
-	size, err := f.Seek(0, io.SeekEnd)
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	fi, err := d.f.Stat()
 	if err != nil {
-		f.Close()
 		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %s: cannot find its size: %v", spec.Name, spec.Path, err), Err: err}
 	}
-	sector := spec.SectorSize
-	if sector == 0 {
-		sector = 512
+	size := fi.Size()
+	if !fi.Mode().IsRegular() {
+		if size, err = d.f.Seek(0, io.SeekEnd); err != nil {
+			return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %s: cannot find its size: %v", spec.Name, spec.Path, err), Err: err}
+		}
 	}
-	if size%int64(sector) != 0 {
-		f.Close()
-		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Backing storage size must be block aligned (%d bytes)", spec.Name, sector)}
+	if d.sectorSize == 0 {
+		d.sectorSize = 512
 	}
-	if size < int64(sector) {
-		f.Close()
-		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Backing storage must hold at least one block (%d bytes)", spec.Name, sector)}
+	if size%int64(d.sectorSize) != 0 {
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Backing storage size must be block aligned (%d bytes)", spec.Name, d.sectorSize)}
 	}
-	return &blockDevice{f: f, capacity: uint64(size), sectorSize: sector}, nil
+	if size < int64(d.sectorSize) {
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Backing storage must hold at least one block (%d bytes)", spec.Name, d.sectorSize)}
+	}
+	d.capacity = uint64(size)
+	return d, nil
 }
 
-func (d *blockDevice) close() { d.f.Close() }
+func (d *blockDevice) close() {
+	if d.owned {
+		d.f.Close()
+	}
+}
 
 // deviceAt returns the device of type T at manifest index handle (a guest
 // value), or the zero T if there is none of that type.
@@ -156,6 +177,10 @@ func (m *Monitor) blockIO(gpa uint64, write bool) error {
 	end := req.Offset + req.Len
 	if req.Offset >= d.capacity || end < req.Offset || end > d.capacity {
 		putRet(b, hvt.OffBlockRet, hvt.ResultEInval)
+		return nil
+	}
+	if write && d.readOnly {
+		putRet(b, hvt.OffBlockRet, hvt.ResultEUnspec)
 		return nil
 	}
 	var n int
