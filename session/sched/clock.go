@@ -86,7 +86,7 @@ func scaleDuration(d time.Duration, k float64) time.Duration {
 // while it runs. A call scheduled with d ≤ 0 runs at the next Advance
 // (Advance(0) included). The callbacks run without the clock's lock held:
 // they may call Now, AfterFunc and Stop, but not Advance. Safe for
-// concurrent use.
+// concurrent use, except that one goroutine at a time may call Advance.
 type FakeClock struct {
 	mu     sync.Mutex
 	now    time.Time

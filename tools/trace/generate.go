@@ -67,7 +67,7 @@ func (o GenOptions) validate() error {
 }
 
 // Generate writes a synthetic day in exactly the public trace's schema to
-// dir (see GenerateTrace).
+// the existing directory dir (see GenerateTrace), replacing that day's files.
 func Generate(dir string, opts GenOptions) error {
 	t, err := GenerateTrace(opts)
 	if err != nil {
