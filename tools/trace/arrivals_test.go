@@ -89,8 +89,10 @@ func ms(v float64) time.Duration { return time.Duration(math.Round(v * float64(t
 
 // oneFunction is a trace of one function with count invocations in minute 2.
 func oneFunction(count uint32) *Trace {
-	f := &Function{Key: FuncKey{"o", "a", "f"}, Trigger: "http"}
-	f.set(2, count)
+	f, err := NewFunction(FuncKey{"o", "a", "f"}, "http", []uint32{0, count})
+	if err != nil || f.Count(2) != count || f.Total != uint64(count) {
+		panic(err)
+	}
 	tr, _ := NewTrace(1, []*Function{f}, nil, nil)
 	return tr
 }
@@ -212,6 +214,12 @@ func TestRunTimeSampler(t *testing.T) {
 	run = runTimeSampler(&Durations{P0: 9, P1: 1, P25: 1, P50: 1, P75: 1, P99: 1, P100: 1}, 0)
 	if r := run(rng); r != 9*time.Millisecond {
 		t.Fatalf("decreasing percentiles gave %v", r)
+	}
+}
+
+func TestNewFunctionLimit(t *testing.T) {
+	if _, err := NewFunction(FuncKey{}, "http", make([]uint32, Minutes+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("1441 counts: %v", err)
 	}
 }
 

@@ -50,6 +50,22 @@ type Function struct {
 	counts  []uint32 // counts[i] invocations in minute minutes[i]; only non-zero
 }
 
+// NewFunction returns a function whose count in minute m is counts[m-1]
+// (at most Minutes counts; later minutes are 0), ranked 0 until NewTrace
+// ranks it. For hand-made traces in tests.
+func NewFunction(key FuncKey, trigger string, counts []uint32) (*Function, error) {
+	if len(counts) > Minutes {
+		return nil, fmt.Errorf("%w: %d minute counts, at most %d", ErrTooLarge, len(counts), Minutes)
+	}
+	f := &Function{Key: key, Trigger: trigger}
+	for i, c := range counts {
+		if c > 0 {
+			f.set(i+1, c)
+		}
+	}
+	return f, nil
+}
+
 // Count returns the invocations in minute m (1..Minutes).
 func (f *Function) Count(m int) uint32 {
 	i, ok := slices.BinarySearch(f.minutes, uint16(m))
