@@ -55,8 +55,10 @@ func (m *member) exited() bool {
 // start, exits before it is ready, or is not ready when ctx is done (or
 // after 60 s when ctx has no deadline). ready "" means no wait.
 //
-// The processes get SIGKILL if the thread that started them exits (Linux
-// parent-death signal), as a safety net; the caller must still Close.
+// The processes outlive the caller unless it calls Close (defer it). No
+// parent-death signal is set: Linux sends it when the forking *thread* exits,
+// and the Go runtime ends threads whose goroutine exits locked to them (as
+// vCPU goroutines do), which would kill a healthy baseline mid-measurement.
 func StartGroup(ctx context.Context, argv []string, k int, ready string) (*Group, error) {
 	if len(argv) == 0 || k < 1 {
 		return nil, &RunError{Cmd: argv, Status: "not started", Reason: fmt.Sprintf("empty command or %d instances", k)}
@@ -97,7 +99,6 @@ func (g *Group) start(i int) error {
 	defer errF.Close()
 	m.cmd = exec.Command(g.argv[0], g.argv[1:]...)
 	m.cmd.Stdout, m.cmd.Stderr = outF, errF
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {
 		return &RunError{Cmd: g.argv, Status: "not started", Reason: "could not start: " + err.Error(), Err: err}
 	}

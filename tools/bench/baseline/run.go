@@ -150,7 +150,6 @@ func Run(ctx context.Context, argv []string, want Expect) (Result, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = outF, errF
 	cmd.WaitDelay = time.Second
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
