@@ -234,18 +234,25 @@ func (c *Containers) start(ctx context.Context) error {
 
 // state returns `runc state ID`'s status ("running", "stopped", ...).
 func (c *Containers) state(ctx context.Context, id string) (string, error) {
+	st, _, err := c.stateAndPID(ctx, id)
+	return st, err
+}
+
+// stateAndPID returns `runc state ID`'s status and init pid.
+func (c *Containers) stateAndPID(ctx context.Context, id string) (string, int, error) {
 	argv := c.r.argv("state", id)
 	res, err := Run(ctx, argv, Expect{})
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	var st struct {
 		Status string `json:"status"`
+		PID    int    `json:"pid"`
 	}
 	if err := json.Unmarshal(res.Stdout, &st); err != nil || st.Status == "" {
-		return "", &RunError{Cmd: argv, Status: "exit status 0", Reason: fmt.Sprintf("unreadable state %q", tail(res.Stdout))}
+		return "", 0, &RunError{Cmd: argv, Status: "exit status 0", Reason: fmt.Sprintf("unreadable state %q", tail(res.Stdout))}
 	}
-	return st.Status, nil
+	return st.Status, st.PID, nil
 }
 
 // failure describes container id as a *RunError with its stdio tail.
@@ -364,6 +371,34 @@ func (c *Containers) Pss(ctx context.Context) (uint64, error) {
 			return 0, cerr
 		}
 		return 0, fmt.Errorf("baseline: %w", err)
+	}
+	return total, nil
+}
+
+// CgroupMemory returns the memory charged to the containers' own cgroups,
+// summed, in bytes (procmem.CgroupMemory of each container's init process:
+// user pages plus, under cgroup v1 with kmem accounting, the kernel memory
+// of its namespaces, page tables and so on — what Pss leaves out). Every
+// container must be running. Unreadable memory cgroups wrap
+// procmem.ErrNoMemoryCgroup.
+func (c *Containers) CgroupMemory(ctx context.Context) (uint64, error) {
+	if c.closed {
+		return 0, &RunError{Cmd: c.r.argv("state"), Status: "closed", Reason: "containers already closed"}
+	}
+	var total uint64
+	for _, id := range c.ids {
+		st, pid, err := c.stateAndPID(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if st != "running" {
+			return 0, c.failure(id, st, "container "+st+" before it was stopped", nil)
+		}
+		n, err := procmem.CgroupMemory(pid)
+		if err != nil {
+			return 0, fmt.Errorf("baseline: container %s: %w", id, err)
+		}
+		total += n
 	}
 	return total, nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uaaf/uaaf/tools/bench/procmem"
 )
 
 // requireRunc skips t when runc is not installed or we are not root. runc
@@ -222,6 +224,20 @@ func TestRuncContainers(t *testing.T) {
 	t.Logf("3 containers of the waiting function: Pss %d KiB in all", pss/1024)
 	if pss == 0 {
 		t.Error("Pss is 0")
+	}
+	cgmem, err := c.CgroupMemory(ctx)
+	switch {
+	case errors.Is(err, procmem.ErrNoMemoryCgroup):
+		t.Logf("no memory cgroup to read: %v", err)
+	case err != nil:
+		t.Error(err)
+	default:
+		t.Logf("3 containers: %d KiB charged to their memory cgroups", cgmem/1024)
+		// Three idle containers of a 0.7 MiB program: far below 64 MiB
+		// each, unless a parent cgroup (everything on the host) was read.
+		if cgmem == 0 || cgmem > 3*64<<20 {
+			t.Errorf("CgroupMemory = %d bytes for 3 idle containers: implausible", cgmem)
+		}
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
