@@ -105,7 +105,7 @@ func BenchmarkSessionMemory(b *testing.B) {
 			}
 			reg := newRegistry(b, "base64", "sha256", "crc32", "sort")
 			for i := 0; i < b.N; i++ {
-				before, err := procmem.Rollup(procmem.Self)
+				before, err := procmem.ReadRollup(procmem.Self)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -124,7 +124,7 @@ func BenchmarkSessionMemory(b *testing.B) {
 					}
 					ss = append(ss, s)
 				}
-				after, err := procmem.Rollup(procmem.Self)
+				after, err := procmem.ReadRollup(procmem.Self)
 				if err != nil {
 					b.Fatal(err)
 				}
