@@ -21,6 +21,10 @@ type Config struct {
 	// Monitor is the session image and its hvt settings (memory, devices,
 	// console). Its Hooks must be empty: the session installs its own.
 	Monitor monitor.Config
+	// Image, if set, is the image prepared once (PrepareImage): the session
+	// starts from its template, and Monitor's Kernel, Image and Template
+	// are ignored. Its backend must be Switch's.
+	Image *Image
 	// Registry provides the libraries; required.
 	Registry *libvm.Registry
 	// Table records the session while it exists; nil means none.
@@ -78,22 +82,31 @@ func New(cfg Config) (s *Session, err error) {
 	if cfg.Registry == nil {
 		return nil, errors.New("session: Config.Registry is required")
 	}
-	img := cfg.Monitor.Image
-	if img == nil {
-		if img, err = monitor.OpenImage(cfg.Monitor.Kernel); err != nil {
-			return nil, err
-		}
-		defer img.Close()
-		cfg.Monitor.Image = img
-	}
-	cfg.Monitor.Kernel = img.Path
 	s = &Session{cfg: cfg}
-	if s.notes, err = uaafabi.NotesOf(img.Image); err != nil {
-		return nil, fmt.Errorf("%s: %w", img.Path, err)
+	if pi := cfg.Image; pi != nil {
+		if backend := s.backend(); pi.Backend != backend {
+			return nil, fmt.Errorf("session: %s was prepared for the %s backend, not %s", pi.Path, pi.Backend, backend)
+		}
+		s.cfg.Monitor.Kernel, s.cfg.Monitor.Image, s.cfg.Monitor.Template = pi.Path, nil, pi.Template
+		s.notes = pi.Notes
+	} else {
+		img := cfg.Monitor.Image
+		if img == nil {
+			if img, err = monitor.OpenImage(cfg.Monitor.Kernel); err != nil {
+				return nil, err
+			}
+			defer img.Close()
+			s.cfg.Monitor.Image = img
+		}
+		s.cfg.Monitor.Kernel = img.Path
+		if s.notes, err = uaafabi.NotesOf(img.Image); err != nil {
+			return nil, fmt.Errorf("%s: %w", img.Path, err)
+		}
+		if s.notes.IsLibrary() {
+			return nil, fmt.Errorf("%w: %s exports functions; load it with --lib NAME=%s and run a session that imports it", ErrNotSession, img.Path, img.Path)
+		}
 	}
-	if s.notes.IsLibrary() {
-		return nil, fmt.Errorf("%w: %s exports functions; load it with --lib NAME=%s and run a session that imports it", ErrNotSession, img.Path, img.Path)
-	}
+	cfg = s.cfg
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -179,7 +192,7 @@ func (s *Session) hooks() monitor.Hooks {
 			}
 		},
 	}
-	if s.cfg.Switch != nil && s.cfg.Switch.Backend == uaafabi.BackendVMFUNC {
+	if s.backend() == uaafabi.BackendVMFUNC {
 		// A hypercall made in a library view would have its pointers
 		// read in the session's memory: a way around the views.
 		h.CheckHypercall = func(*monitor.Monitor) error {
@@ -196,22 +209,28 @@ func (s *Session) hooks() monitor.Hooks {
 	return h
 }
 
-// prepare installs the UaaF window and writes the binding table into the
-// session's memory.
+// backend is the kind of the session's switch backend.
+func (s *Session) backend() uaafabi.Backend {
+	if s.cfg.Switch != nil {
+		return s.cfg.Switch.Backend
+	}
+	return uaafabi.BackendExit
+}
+
+// prepare installs the UaaF window (a template has it already) and writes
+// the binding table into the session's memory.
 func (s *Session) prepare(m *monitor.Monitor) error {
 	ram := m.RAM()
-	if err := s.notes.Check(m.Image(), uint64(len(ram))); err != nil {
-		return err
-	}
-	backend := uaafabi.BackendExit
-	if s.cfg.Switch != nil {
-		backend = s.cfg.Switch.Backend
-	}
-	if err := uaafabi.InstallWindow(ram, backend, 0); err != nil {
-		return err
-	}
-	if err := m.ProtectReadOnly(uaafabi.TrampGPA, 4096); err != nil {
-		return err
+	if s.cfg.Image == nil {
+		ro, err := windowRanges(ram, s.notes, m.Image(), s.backend())
+		if err != nil {
+			return err
+		}
+		for _, r := range ro {
+			if err := m.ProtectReadOnly(r.Start, r.End-r.Start); err != nil {
+				return err
+			}
+		}
 	}
 	b := ram[s.notes.Bindings:]
 	for i, bd := range s.bindings {

@@ -391,3 +391,71 @@ func TestFaultDoesNotDisturbOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedImage runs sessions from an image prepared once (the daemon's
+// path: no parse or load per session) and checks they behave as sessions
+// started from the file: same results, each with its own memory, the
+// template's pages shared.
+func TestPreparedImage(t *testing.T) {
+	reg := newRegistry(t, allLibs...)
+	img, err := PrepareImage(kvmtest.GuestImage(t, "calltest"), 8<<20, uaafabi.BackendExit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	words := []string{"crc32.crc32:616263", "testfns.counter", "testfns.counter"}
+	want, _, _ := runCalltest(t, reg, nil, 0, false, words...)
+	for round := range 3 {
+		out := &syncWriter{w: &bytes.Buffer{}}
+		s, err := New(Config{
+			Image:    img,
+			Monitor:  monitor.Config{Args: words, Console: out, Log: out},
+			Registry: reg,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, err := s.Run(t.Context())
+		s.Close()
+		if err != nil || status != 0 {
+			t.Fatalf("round %d: %d %v\n%s", round, status, err, out)
+		}
+		var got []result
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) >= 4 && f[0] == "RESULT" {
+				got = append(got, result{f[1], f[2], f[3]})
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("round %d from the template: %v, want %v (from the file)", round, got, want)
+		}
+	}
+	// A plain image prepared the same way runs as a plain guest.
+	hello, err := PrepareImage(kvmtest.GuestImage(t, "hello"), 0, uaafabi.BackendExit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hello.Close()
+	var out bytes.Buffer
+	s, err := New(Config{Image: hello, Monitor: monitor.Config{Args: []string{"Hello_Solo5"}, Console: &out, Log: &out}, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := s.Run(t.Context())
+	s.Close()
+	if err != nil || status != 0 || !strings.Contains(out.String(), "Hello, World") {
+		t.Errorf("hello from a template: %d %v %q", status, err, out.String())
+	}
+	// Preparing a library, or for the other backend, is refused.
+	if _, err := PrepareImage(kvmtest.LibraryImage(t, "crc32"), 0, uaafabi.BackendExit); !errors.Is(err, ErrNotSession) {
+		t.Errorf("library prepared as a session image: %v", err)
+	}
+	vimg, err := PrepareImage(kvmtest.GuestImage(t, "calltest"), 8<<20, uaafabi.BackendVMFUNC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vimg.Close()
+	if _, err := New(Config{Image: vimg, Registry: reg}); err == nil || !strings.Contains(err.Error(), "prepared for the vmfunc backend, not exit") {
+		t.Errorf("template of another backend: %v", err)
+	}
+}

@@ -33,9 +33,11 @@ func (m *Monitor) writeBootState(cmdline string) error {
 	if err != nil {
 		return &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
 	}
-	x86.WriteBootGDT(m.ram)
-	if err := x86.WriteBootPageTables(m.ram, m.cfg.MemSize); err != nil {
-		return &Error{Kind: ErrConfig, Msg: err.Error(), Err: err}
+	if m.cfg.Template == nil { // a template has them already
+		x86.WriteBootGDT(m.ram)
+		if err := x86.WriteBootPageTables(m.ram, m.cfg.MemSize); err != nil {
+			return &Error{Kind: ErrConfig, Msg: err.Error(), Err: err}
+		}
 	}
 	mft := m.manifest.Encode()
 	copy(m.ram[manifestGPA:], mft)

@@ -33,6 +33,13 @@ type Config struct {
 	DumpCoreDir string
 	// KVMPath is the KVM device; empty means /dev/kvm.
 	KVMPath string
+	// Template, if set, is the image already laid out (NewTemplate): the
+	// guest's RAM is a copy-on-write mapping of it, and New opens, parses
+	// and loads nothing. Kernel, Image and MemSize are then the template's.
+	Template *Template
+	// ReadyMachine, if set, is a KVM machine whose VM and vCPU (CPUID set)
+	// exist already (a warm pool's): New takes it over, as it takes Machine.
+	ReadyMachine *kvm.Machine
 	// Machine, if set, is a KVM machine already being created from KVMPath
 	// (kvm.StartMachine), so that a cold start can overlap its creation with
 	// work done before New. New takes it over: it waits for it, uses it, and

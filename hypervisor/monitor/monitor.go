@@ -71,6 +71,11 @@ type Stats struct {
 	Hypercalls [hvt.HypercallMax]uint64
 	// Switches counts OUTs to the UaaF switch port (exit-backend calls).
 	Switches uint64
+	// Entered is when the guest was first entered (its first instruction).
+	Entered time.Time
+	// CPU is the CPU time of the vCPU thread while Run ran: the guest's
+	// time in KVM_RUN and the monitor's serving its exits.
+	CPU time.Duration
 }
 
 // New loads the image (cfg.Image, or the file cfg.Kernel), checks it and
@@ -90,29 +95,40 @@ func New(cfg Config) (m *Monitor, err error) {
 	if m.cfg.MemSize == 0 {
 		m.cfg.MemSize = hvt.DefaultMemoryMiB << 20
 	}
-	if cfg.Image != nil {
+	switch {
+	case cfg.Template != nil:
+		m.cfg.Kernel, m.cfg.MemSize = cfg.Template.Path, cfg.Template.memSize
+	case cfg.Image != nil:
 		m.cfg.Kernel = cfg.Image.Path
 	}
-	// The KVM machine (device, VM, vCPU) takes about a millisecond of KVM
-	// work and needs nothing from the image: create it on another thread
-	// while this one reads and loads the image, unless the caller already
-	// started one.
-	path := cfg.KVMPath
-	if path == "" {
-		path = kvm.DefaultPath
-	}
-	pending := cfg.Machine
-	if pending == nil || pending.Path() != path {
-		if pending != nil {
-			go pending.Discard()
+	ready := cfg.ReadyMachine
+	var pending *kvm.PendingMachine // discarded on failure until joined
+	if ready == nil {
+		// The KVM machine (device, VM, vCPU) takes about a millisecond of
+		// KVM work and needs nothing from the image: create it on another
+		// thread while this one reads and loads the image, unless the
+		// caller already started one.
+		path := cfg.KVMPath
+		if path == "" {
+			path = kvm.DefaultPath
 		}
-		pending = kvm.StartMachine(path)
+		pending = cfg.Machine
+		if pending == nil || pending.Path() != path {
+			if pending != nil {
+				go pending.Discard()
+			}
+			pending = kvm.StartMachine(path)
+		}
+	} else if cfg.Machine != nil {
+		go cfg.Machine.Discard()
 	}
-	unjoined := pending // discarded on failure until joined
 	defer func() {
 		if err != nil {
-			if unjoined != nil {
-				unjoined.Discard()
+			if pending != nil {
+				pending.Discard()
+			}
+			if ready != nil {
+				ready.Close()
 			}
 			m.Close()
 			m = nil
@@ -122,15 +138,19 @@ func New(cfg Config) (m *Monitor, err error) {
 		return m, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest memory size %d bytes is not a multiple of 2 MiB up to 4 GiB", m.cfg.MemSize)}
 	}
 
-	img := cfg.Image
-	if img == nil {
-		if img, err = OpenImage(cfg.Kernel); err != nil {
-			return m, err
+	var img *Image
+	if cfg.Template != nil {
+		m.img = cfg.Template.img
+	} else {
+		if img = cfg.Image; img == nil {
+			if img, err = OpenImage(cfg.Kernel); err != nil {
+				return m, err
+			}
+			defer img.Close()
 		}
-		defer img.Close()
+		m.img = img.Image
 	}
-	m.img = img.Image
-	m.manifest = cloneManifest(img.Manifest)
+	m.manifest = cloneManifest(m.img.Manifest)
 	if err := m.checkDeviceNames(); err != nil {
 		return m, err
 	}
@@ -144,9 +164,17 @@ func New(cfg Config) (m *Monitor, err error) {
 	if err := m.mapRAM(); err != nil {
 		return m, err
 	}
-	loadErr := m.loadImage(img)
-	unjoined = nil // joinMachine owns it now, and m.Close what it yields
-	if err := m.joinMachine(pending); err != nil {
+	var loadErr error
+	if img != nil {
+		loadErr = m.loadImage(img)
+	}
+	if ready != nil {
+		err = m.takeMachine(ready)
+	} else {
+		err = m.joinMachine(pending)
+	}
+	pending, ready = nil, nil // m.Close closes what they yielded
+	if err != nil {
 		return m, err
 	}
 	if loadErr != nil {
@@ -176,8 +204,21 @@ func cloneManifest(mf *hvt.Manifest) *hvt.Manifest {
 	return &c
 }
 
-// mapRAM maps guest RAM (or takes Config.RAM).
+// mapRAM maps guest RAM: a copy-on-write view of the template, or
+// Config.RAM, or fresh anonymous memory.
 func (m *Monitor) mapRAM() (err error) {
+	if t := m.cfg.Template; t != nil {
+		if m.ram, err = t.mapPrivate(); err != nil {
+			return err
+		}
+		m.mem = hvt.Memory(m.ram)
+		for _, r := range t.ro {
+			if err := m.ProtectReadOnly(r.Start, r.End-r.Start); err != nil {
+				return &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
+			}
+		}
+		return nil
+	}
 	if m.cfg.RAM != nil {
 		if uint64(len(m.cfg.RAM)) != m.cfg.MemSize {
 			return &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest RAM is %d bytes, memory size %d", len(m.cfg.RAM), m.cfg.MemSize)}
@@ -220,6 +261,16 @@ func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
 	m.machine = *km
 	if slotErr != nil {
 		return m.hostErr(slotErr)
+	}
+	return nil
+}
+
+// takeMachine takes a machine whose VM and vCPU exist, with guest RAM
+// mapped as memslot 0.
+func (m *Monitor) takeMachine(km *kvm.Machine) error {
+	m.machine = *km
+	if err := km.VM.MapMemory(0, 0, m.ram, 0); err != nil {
+		return m.hostErr(err)
 	}
 	return nil
 }

@@ -46,9 +46,13 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	stopWatch := context.AfterFunc(ctx, m.Stop)
 	defer stopWatch()
 
-	m.stats.Boot = time.Since(bootStart)
+	cpu0 := threadCPU()
 	runStart := time.Now()
-	defer func() { m.stats.Run = time.Since(runStart) }()
+	m.stats.Boot, m.stats.Entered = runStart.Sub(bootStart), runStart
+	defer func() {
+		m.stats.Run = time.Since(runStart)
+		m.stats.CPU = threadCPU() - cpu0
+	}()
 	if err := m.loop(); err != nil {
 		if errors.Is(err, vcpu.ErrStopped) {
 			return 0, stoppedErr(ctx, err)
@@ -185,6 +189,15 @@ func (m *Monitor) rip() uint64 {
 		return 0
 	}
 	return r.RIP
+}
+
+// threadCPU returns the calling thread's CPU time (0 if unreadable).
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // stoppedErr says why a stopped guest stopped: ctx's cause when ctx ended

@@ -30,15 +30,11 @@ func (l *Library) NewInstance(callArea []byte, console io.Writer) (in *Instance,
 	if len(callArea) != uaafabi.CallSize {
 		return nil, fmt.Errorf("libvm: call area is %d bytes, want %d", len(callArea), uaafabi.CallSize)
 	}
-	sys, cpuid, err := l.rt.host()
-	if err != nil {
-		return nil, fmt.Errorf("libvm: %s: %w", l.Name, err)
-	}
 	ram, err := l.mapPrivate(uaafabi.BackendExit)
 	if err != nil {
 		return nil, err
 	}
-	machine, err := sys.NewMachine(cpuid)
+	machine, err := l.rt.machine()
 	if err != nil {
 		unix.Munmap(ram)
 		return nil, fmt.Errorf("libvm: %s: KVM: %w", l.Name, err)

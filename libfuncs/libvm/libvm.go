@@ -56,6 +56,10 @@ type Config struct {
 	MemSize uint64
 	// Console receives library console output; nil means os.Stdout.
 	Console io.Writer
+	// Machines, if set, gives each new instance its VM and vCPU (CPUID
+	// set), e.g. from a warm pool; nil creates them on the runtime's own
+	// /dev/kvm.
+	Machines func() (*kvm.Machine, error)
 }
 
 // Runtime loads libraries and starts their instances for one process. It
@@ -93,6 +97,18 @@ func (rt *Runtime) host() (*kvm.System, []kvm.CPUIDEntry2, error) {
 		rt.cpuid, rt.err = rt.sys.SupportedCPUID()
 	})
 	return rt.sys, rt.cpuid, rt.err
+}
+
+// machine returns a VM with vCPU 0 for an instance.
+func (rt *Runtime) machine() (*kvm.Machine, error) {
+	if rt.cfg.Machines != nil {
+		return rt.cfg.Machines()
+	}
+	sys, cpuid, err := rt.host()
+	if err != nil {
+		return nil, err
+	}
+	return sys.NewMachine(cpuid)
 }
 
 // Close closes the KVM device. Instances started from it keep running.

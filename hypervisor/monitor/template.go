@@ -1,0 +1,137 @@
+package monitor
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uaaf/uaaf/hypervisor/guestmem"
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/x86"
+)
+
+// Template is an image laid out once in memory for many guests: its
+// segments loaded, the boot GDT and page tables written, its read-only
+// ranges known, and whatever the caller's prepare added (a session's UaaF
+// window). The memory is a memfd; every guest started from the template
+// (Config.Template) maps it copy-on-write, so a guest's start parses,
+// loads and lays out nothing, and costs only the pages it writes.
+//
+// A Template is safe for concurrent use by many New calls; Close it when
+// no New will use it any more (guests already started keep their
+// mappings).
+type Template struct {
+	// Path is the image's path.
+	Path string
+
+	img     *hvt.Image
+	memSize uint64
+	ro      []hvt.Range
+
+	mu    sync.Mutex
+	memfd int // -1 once closed
+}
+
+// NewTemplate lays img out for guests of memSize bytes, with solo5-hvt's
+// loader checks and messages, and calls prepare (if not nil) on the laid
+// out memory; prepare returns page ranges to make read-only in every guest
+// besides the image's text and rodata. img may be closed afterwards.
+func NewTemplate(img *Image, memSize uint64, prepare func(ram []byte) ([]hvt.Range, error)) (t *Template, err error) {
+	if memSize == 0 {
+		memSize = hvt.DefaultMemoryMiB << 20
+	}
+	if memSize%hvt.MemoryAlign != 0 || memSize > hvt.MaxMemory {
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("guest memory size %d bytes is not a multiple of 2 MiB up to 4 GiB", memSize)}
+	}
+	fd, err := unix.MemfdCreate("uaaf-image", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, &Error{Kind: ErrHost, Msg: "memfd: " + err.Error(), Err: err}
+	}
+	t = &Template{Path: img.Path, img: img.Image, memSize: memSize, memfd: fd}
+	defer func() {
+		if err != nil {
+			t.Close()
+			t = nil
+		}
+	}()
+	if err := unix.Ftruncate(fd, int64(memSize)); err != nil {
+		return t, &Error{Kind: ErrHost, Msg: "memfd size: " + err.Error(), Err: err}
+	}
+	ram, err := unix.Mmap(fd, 0, int(memSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return t, &Error{Kind: ErrHost, Msg: "map memfd: " + err.Error(), Err: err}
+	}
+	defer unix.Munmap(ram)
+	if err := img.load(ram); err != nil {
+		return t, err
+	}
+	for _, s := range img.Segments {
+		if !s.Writable() {
+			start := s.Vaddr &^ (guestmem.PageSize - 1)
+			end := (s.Vaddr + s.Memsz + guestmem.PageSize - 1) &^ (guestmem.PageSize - 1)
+			t.ro = append(t.ro, hvt.Range{Start: start, End: end})
+		}
+	}
+	x86.WriteBootGDT(ram)
+	if err := x86.WriteBootPageTables(ram, memSize); err != nil {
+		return t, &Error{Kind: ErrConfig, Msg: err.Error(), Err: err}
+	}
+	if prepare != nil {
+		extra, err := prepare(ram)
+		if err != nil {
+			return t, err
+		}
+		t.ro = append(t.ro, extra...)
+	}
+	return t, nil
+}
+
+// Image returns the parsed image the template was made from.
+func (t *Template) Image() *hvt.Image { return t.img }
+
+// MemSize returns the guest memory size of guests started from t.
+func (t *Template) MemSize() uint64 { return t.memSize }
+
+// Resident returns the bytes of template memory the host holds.
+func (t *Template) Resident() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var st unix.Stat_t
+	if t.memfd < 0 || unix.Fstat(t.memfd, &st) != nil {
+		return 0
+	}
+	return uint64(st.Blocks) * 512
+}
+
+// mapPrivate maps a guest's copy-on-write view of the template. The
+// mapping reserves no swap (MAP_NORESERVE): a guest pays only for the
+// pages it writes.
+func (t *Template) mapPrivate() ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.memfd < 0 {
+		return nil, &Error{Kind: ErrConfig, Msg: t.Path + ": image template closed"}
+	}
+	ram, err := unix.Mmap(t.memfd, 0, int(t.memSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, &Error{Kind: ErrHost, Msg: "map image template: " + err.Error(), Err: err}
+	}
+	return ram, nil
+}
+
+// readOnly returns the ranges read-only in every guest of t.
+func (t *Template) readOnly() []hvt.Range { return slices.Clone(t.ro) }
+
+// Close releases the template's memory once no guest maps it.
+func (t *Template) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.memfd < 0 {
+		return nil
+	}
+	err := unix.Close(t.memfd)
+	t.memfd = -1
+	return err
+}
