@@ -122,6 +122,10 @@ func (m *Monitor) Call(deadline time.Time) (err error) {
 	if v == nil {
 		return m.guestFault("instance closed")
 	}
+	if !time.Now().Before(deadline) {
+		v.Stop() // as if the timer had fired at once
+		return ErrDeadline
+	}
 	timer := time.AfterFunc(time.Until(deadline), func() {
 		c.expired.Store(true)
 		v.Stop()
