@@ -6,7 +6,7 @@ BIN      := bin
 KDIR     ?=
 KMOD_ARGS := $(if $(KDIR),KDIR=$(KDIR))
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd.Version=$(VERSION)"
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X github.com/uaaf/uaaf/cmd/internal/command.Version=$(VERSION)"
 
 .PHONY: all build guest generate check-generate deps deps-kmod demo test test-short test-race bench fuzz lint \
 	kmod kmod-check kmod-test clean help
@@ -15,8 +15,9 @@ all: build guest ## build bin/uaaf, the manifest tool and every guest image
 
 # uaaf itself is static (no cgo, no libc to load) and leaves out urfave/cli's
 # man-page generator: both are measurable in a cold start.
-build: ## build bin/uaaf and bin/uaaf-mftgen
+build: ## build bin/uaaf, bin/uaaf-ctl (the daemon and tools uaaf runs) and bin/uaaf-mftgen
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs $(GOFLAGS_BUILD) -o $(BIN)/uaaf ./cmd/uaaf
+	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs $(GOFLAGS_BUILD) -o $(BIN)/uaaf-ctl ./cmd/uaaf-ctl
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen ./tools/mftgen
 
 guest: build ## build the guest SDK, guest images (guest/build) and library functions (libfuncs/build)

@@ -92,13 +92,16 @@ const (
 
 // Event is one change of a library's state, for observers (the daemon's
 // event stream, residency accounting).
-type Event struct {
+type Event[L Library] struct {
 	Kind    EventKind
 	Name    string
 	Path    string
 	Time    time.Time
 	Prewarm bool  // EventLoaded: loaded by a prewarm timer
 	Err     error // EventLoadFailed
+	// Lib is the library loaded (EventLoaded) or being unloaded
+	// (EventUnloaded, before its Close); valid only during the call.
+	Lib L
 }
 
 // Config configures a Registry.
@@ -117,7 +120,7 @@ type Config[L Library] struct {
 	Clock Clock
 	// OnEvent, if set, is called for every Event, in order, with the
 	// registry's lock held: it must not call the registry.
-	OnEvent func(Event)
+	OnEvent func(Event[L])
 	// OnClose, if set, is called by Close once every library is destroyed
 	// (to release what the loader holds).
 	OnClose func() error
@@ -318,13 +321,13 @@ func (r *Registry[L]) load(e *Entry[L], prewarm bool) {
 		if r.libs[e.Name] == e {
 			delete(r.libs, e.Name)
 		}
-		r.emit(Event{Kind: EventLoadFailed, Name: e.Name, Path: e.Path, Err: err, Prewarm: prewarm})
+		r.emit(Event[L]{Kind: EventLoadFailed, Name: e.Name, Path: e.Path, Err: err, Prewarm: prewarm})
 		return
 	}
 	e.lib, e.state = lib, stateResident
 	e.loadedAt, e.loadTime = r.clock.Now(), took
 	e.loads++
-	r.emit(Event{Kind: EventLoaded, Name: e.Name, Path: e.Path, Prewarm: prewarm})
+	r.emit(Event[L]{Kind: EventLoaded, Name: e.Name, Path: e.Path, Prewarm: prewarm, Lib: lib})
 }
 
 // find looks for NAME.hvt on the search path.
@@ -427,11 +430,11 @@ func (r *Registry[L]) unload(e *Entry[L]) {
 		return
 	}
 	r.disarm(e)
+	r.emit(Event[L]{Kind: EventUnloaded, Name: e.Name, Path: e.Path, Lib: e.lib})
 	e.lib.Close()
 	var zero L
 	e.lib = zero
 	e.state = stateAsleep
-	r.emit(Event{Kind: EventUnloaded, Name: e.Name, Path: e.Path})
 }
 
 // destroy unloads e and removes it from the registry.
@@ -443,7 +446,7 @@ func (r *Registry[L]) destroy(e *Entry[L]) {
 	}
 }
 
-func (r *Registry[L]) emit(ev Event) {
+func (r *Registry[L]) emit(ev Event[L]) {
 	if r.cfg.OnEvent != nil {
 		ev.Time = r.clock.Now()
 		r.cfg.OnEvent(ev)

@@ -162,7 +162,7 @@ type events struct {
 	evs []string
 }
 
-func (e *events) add(ev Event) {
+func (e *events) add(ev Event[*fakeLib]) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := string(ev.Kind) + " " + ev.Name

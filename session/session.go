@@ -37,6 +37,9 @@ type Config struct {
 	// Eager starts every library instance at bind time instead of at its
 	// first call.
 	Eager bool
+	// OnInstance, if set, is told each time an instance of a library
+	// starts.
+	OnInstance func(library string)
 }
 
 // Session is one running session unikernel with its library views. New
@@ -131,7 +134,7 @@ func New(cfg Config) (s *Session, err error) {
 		s.sw, err = switcher.New(cfg.Switch, switcher.Config{
 			Libraries: libs, CallArea: s.callArea(), SessionMem: s.mon.MemSize(),
 			Deadline: cfg.CallTimeout, Eager: cfg.Eager,
-			Console: s.mon.Console(), Log: s.logw(),
+			Console: s.mon.Console(), Log: s.logw(), OnInstance: cfg.OnInstance,
 		})
 		if err != nil {
 			return s, err

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd"
+	"github.com/uaaf/uaaf/cmd/internal/command"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 )
 
@@ -14,15 +14,14 @@ func newApp() *cli.App {
 	app := &cli.App{
 		Name:    "uaaf",
 		Usage:   "run Solo5-hvt unikernels as functions on KVM",
-		Version: fmt.Sprintf("%s (hvt ABI version %d)", runcmd.Version, hvt.ABIVersion),
+		Version: fmt.Sprintf("%s (hvt ABI version %d)", command.Version, hvt.ABIVersion),
 		Description: `uaaf runs unikernels built for Solo5's hvt target, unchanged, on a KVM
 monitor written in Go. "uaaf run IMAGE" accepts solo5-hvt's flags.`,
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			runCommand(),
 			inspectCommand(),
 			probeCommand(),
-			benchCommand(),
-		},
+		}, ctlCommandList()...),
 		HideHelpCommand: true,
 		// Errors are printed once, by main.
 		ExitErrHandler: func(*cli.Context, error) {},

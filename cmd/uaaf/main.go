@@ -17,10 +17,10 @@ package main
 import (
 	"os"
 
-	"github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd"
+	"github.com/uaaf/uaaf/cmd/internal/command"
 )
 
 func main() {
 	err := newApp().Run(os.Args)
-	os.Exit(runcmd.ExitCode(err, os.Stderr))
+	os.Exit(command.ExitCode(err, os.Stderr))
 }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd"
+	"github.com/uaaf/uaaf/cmd/internal/command"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 )
@@ -138,7 +138,7 @@ func TestAppErrors(t *testing.T) {
 				t.Fatal(ferr)
 			}
 			defer f.Close()
-			if code := runcmd.ExitCode(err, f); code != 1 {
+			if code := command.ExitCode(err, f); code != 1 {
 				t.Errorf("exit code %d, want 1", code)
 			}
 			printed, _ := os.ReadFile(f.Name())
@@ -162,10 +162,10 @@ func TestAppInfo(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--help"}, []string{"uaaf", "run", "inspect", "probe", "--version"}},
-		{[]string{"--version"}, []string{"uaaf version " + runcmd.Version, abi}},
+		{[]string{"--version"}, []string{"uaaf version " + command.Version, abi}},
 		{[]string{"run", "--help"}, []string{"usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...]", "--block:NAME=PATH", "--net:NAME=@FD", "--dumpcore=DIR"}},
 		{[]string{"run", "--mem=32", "--help", "x.hvt"}, []string{"usage: uaaf run"}},
-		{[]string{"run", "--version"}, []string{"uaaf " + runcmd.Version + ": " + abi}},
+		{[]string{"run", "--version"}, []string{"uaaf " + command.Version + ": " + abi}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {

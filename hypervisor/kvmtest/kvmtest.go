@@ -102,8 +102,9 @@ func unavailable(t testing.TB, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-// BuildUAAF builds the uaaf command into dir the way `make build` does
-// (static, without urfave/cli's man-page code) and returns its path, for
+// BuildUAAF builds the uaaf command and uaaf-ctl (which uaaf runs for the
+// daemon, client and benchmark commands) into dir the way `make build` does
+// (static, without urfave/cli's man-page code) and returns uaaf's path, for
 // tests that need a real uaaf process.
 func BuildUAAF(dir string) (string, error) {
 	gocmd, err := exec.LookPath("go") // go test puts its own go first on PATH
@@ -112,14 +113,15 @@ func BuildUAAF(dir string) (string, error) {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
-	out := filepath.Join(dir, "uaaf")
-	cmd := exec.Command(gocmd, "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", out, "./cmd/uaaf")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/uaaf: %v\n%s", err, b)
+	for _, name := range []string{"uaaf", "uaaf-ctl"} {
+		cmd := exec.Command(gocmd, "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", filepath.Join(dir, name), "./cmd/"+name)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, b)
+		}
 	}
-	return out, nil
+	return filepath.Join(dir, "uaaf"), nil
 }
 
 // KVMFDs returns how many of this process's file descriptors refer to KVM

@@ -87,6 +87,9 @@ func (b *exitBackend) start(v *exitView) error {
 	if err != nil {
 		return err
 	}
+	if b.cfg.OnInstance != nil {
+		b.cfg.OnInstance(v.lib.Name)
+	}
 	b.mu.Lock()
 	v.inst, v.discarded = in, false
 	b.mu.Unlock()

@@ -107,6 +107,9 @@ type Config struct {
 	// Console receives the libraries' console output; Log the backend's
 	// notices (a discarded instance). Nil means os.Stdout and os.Stderr.
 	Console, Log io.Writer
+	// OnInstance, if set, is told each time an instance of a library
+	// starts (on the goroutine that starts it).
+	OnInstance func(library string)
 }
 
 // DefaultDeadline bounds a call when Config.Deadline is zero. Ring-0 guest

@@ -13,10 +13,14 @@
 // usual; Main is the same command reached through urfave/cli.
 package runcmd
 
-import "os"
+import (
+	"os"
+
+	"github.com/uaaf/uaaf/cmd/internal/command"
+)
 
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == "run" {
-		os.Exit(ExitCode(run(os.Stdout, os.Stderr, os.Args[2:], false), os.Stderr))
+		os.Exit(command.ExitCode(run(os.Stdout, os.Stderr, os.Args[2:], false), os.Stderr))
 	}
 }

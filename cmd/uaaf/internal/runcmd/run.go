@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/uaaf/uaaf/cmd/internal/command"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
 )
@@ -50,7 +51,7 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 		return nil
 	}
 	if args.Version {
-		fmt.Fprintf(stdout, "uaaf %s: hvt ABI version %d\n", Version, hvt.ABIVersion)
+		fmt.Fprintf(stdout, "uaaf %s: hvt ABI version %d\n", command.Version, hvt.ABIVersion)
 		return nil
 	}
 	if args.MemAdjusted {
@@ -109,7 +110,7 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 		return err
 	}
 	if status != 0 {
-		return &ExitError{Code: status}
+		return &command.ExitError{Code: status}
 	}
 	return nil
 }

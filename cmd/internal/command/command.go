@@ -1,4 +1,7 @@
-package runcmd
+// Package command holds what every uaaf command binary shares: its
+// version, and how a command's result becomes the process's exit status and
+// its one error line.
+package command
 
 import (
 	"errors"
@@ -7,7 +10,7 @@ import (
 )
 
 // Version is uaaf's version, set at build time with
-// -ldflags "-X github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd.Version=…".
+// -ldflags "-X github.com/uaaf/uaaf/cmd/internal/command.Version=…".
 var Version = "dev"
 
 // ExitError carries an exit status out of a command without printing.

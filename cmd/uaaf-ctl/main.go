@@ -1,0 +1,41 @@
+// Command uaaf-ctl is the control side of uaaf: the resident runtime
+// (`uaaf serve`), and the commands that need more than a monitor
+// (benchmarks). Users run it as `uaaf CMD …`: the uaaf binary executes
+// uaaf-ctl for these commands (see cmd/uaaf/ctl.go for why they are a
+// binary of their own); running uaaf-ctl directly works the same.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/uaaf/uaaf/cmd/internal/command"
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+)
+
+func main() {
+	err := newApp().Run(os.Args)
+	os.Exit(command.ExitCode(err, os.Stderr))
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "uaaf",
+		Usage:   "the control side of uaaf: the resident runtime and its tools",
+		Version: fmt.Sprintf("%s (hvt ABI version %d)", command.Version, hvt.ABIVersion),
+		Commands: []*cli.Command{
+			serveCommand(),
+			benchCommand(),
+		},
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%w (see uaaf --help)", err)
+		},
+	}
+}
+
+func printf(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }

@@ -1,0 +1,308 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/session"
+	"github.com/uaaf/uaaf/session/api"
+)
+
+// image is a session image the daemon prepared: registered by name, or
+// invoked by path (and cached by path, size and mtime). It holds one
+// prepared template per guest memory size sessions asked for.
+type image struct {
+	name   string // registered name, or the path for a path image
+	path   string
+	memMiB int // default guest memory
+
+	mu    sync.Mutex
+	preps map[int]*session.Image // by memory size in MiB
+
+	kind    string
+	imports []string
+	input   bool // declares block device "input"
+
+	started atomic.Uint64 // sessions started from it
+	lastUse atomic.Int64  // unix ns of the last session
+}
+
+// pathKey identifies an image file's contents for the path cache.
+type pathKey struct {
+	path   string
+	size   int64
+	mtime  time.Time
+	memMiB int
+}
+
+// maxPathImages bounds the path cache; the least recently used image is
+// dropped beyond it.
+const maxPathImages = 64
+
+// prepare lays the image out for sessions of memMiB.
+func (d *Daemon) prepare(name, path string, memMiB int) (*image, error) {
+	prep, err := session.PrepareImage(path, uint64(memMiB)<<20, d.sel.Backend)
+	if err != nil {
+		return nil, imageErr(err)
+	}
+	im := &image{name: name, path: path, memMiB: memMiB, preps: map[int]*session.Image{memMiB: prep}, kind: "plain"}
+	if prep.Notes.IsSession() {
+		im.kind = "session"
+		seen := map[string]bool{}
+		for _, imp := range prep.Notes.Imports {
+			if !seen[imp.Lib] {
+				seen[imp.Lib] = true
+				im.imports = append(im.imports, imp.Lib)
+			}
+		}
+	}
+	_, im.input = prep.Template.Image().Manifest.Lookup(inputDevice, hvt.DeviceBlock)
+	return im, nil
+}
+
+// imageErr classifies an image that cannot be prepared: the user's fault.
+func imageErr(err error) error {
+	var me *monitor.Error
+	if errors.As(err, &me) && errors.Is(err, monitor.ErrHost) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrInvalid, err)
+}
+
+// template returns the image's template for memMiB (0: its default),
+// preparing it on first use.
+func (im *image) template(d *Daemon, memMiB int) (*session.Image, error) {
+	if memMiB == 0 {
+		memMiB = im.memMiB
+	}
+	if memMiB < 2 || memMiB > hvt.MaxMemory>>20 {
+		return nil, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, memMiB, hvt.MaxMemory>>20)
+	}
+	memMiB &^= 1 // solo5-hvt rounds down to 2 MiB
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.preps == nil {
+		return nil, fmt.Errorf("%w: image %s was removed", ErrNotFound, im.name)
+	}
+	if p, ok := im.preps[memMiB]; ok {
+		return p, nil
+	}
+	prep, err := session.PrepareImage(im.path, uint64(memMiB)<<20, d.sel.Backend)
+	if err != nil {
+		return nil, imageErr(err)
+	}
+	im.preps[memMiB] = prep
+	return prep, nil
+}
+
+func (im *image) close() {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	for _, p := range im.preps {
+		p.Close()
+	}
+	im.preps = nil
+}
+
+func (im *image) describe() api.Image {
+	out := api.Image{Name: im.name, Path: im.path, Kind: im.kind, Imports: im.imports, MemMiB: im.memMiB,
+		Input: im.input, Sessions: int(im.started.Load())}
+	if out.Imports == nil {
+		out.Imports = []string{}
+	}
+	im.mu.Lock()
+	for _, p := range im.preps {
+		out.Memory += p.Template.Resident()
+	}
+	im.mu.Unlock()
+	return out
+}
+
+// AddImage registers the image at path under name, laid out once.
+func (d *Daemon) AddImage(req api.AddImage) (api.Image, error) {
+	if !validImageName(req.Name) {
+		return api.Image{}, fmt.Errorf("%w: %q is not an image name (letters, digits, '-', '_', '.'; at most 64 bytes; not ending in .hvt)", ErrInvalid, req.Name)
+	}
+	path, err := absPath(req.Path)
+	if err != nil {
+		return api.Image{}, err
+	}
+	mem := req.MemMiB
+	if mem == 0 {
+		mem = d.opts.MemMiB
+	}
+	d.mu.Lock()
+	if old, ok := d.images[req.Name]; ok {
+		d.mu.Unlock()
+		if old.path == path && old.memMiB == mem {
+			return old.describe(), nil
+		}
+		return api.Image{}, fmt.Errorf("%w: image %s is %s; remove it first", ErrConflict, req.Name, old.path)
+	}
+	d.mu.Unlock()
+	if mem < 2 || mem > hvt.MaxMemory>>20 {
+		return api.Image{}, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, mem, hvt.MaxMemory>>20)
+	}
+	im, err := d.prepare(req.Name, path, mem&^1)
+	if err != nil {
+		return api.Image{}, err
+	}
+	d.mu.Lock()
+	if _, ok := d.images[req.Name]; ok { // registered meanwhile
+		d.mu.Unlock()
+		im.close()
+		return api.Image{}, fmt.Errorf("%w: image %s registered concurrently", ErrConflict, req.Name)
+	}
+	d.images[req.Name] = im
+	d.mu.Unlock()
+	d.events.publish(api.Event{Type: "image.added", Image: req.Name, Detail: path})
+	d.log.Info("image added", "image", req.Name, "path", path, "kind", im.kind, "mem_mib", im.memMiB)
+	return im.describe(), nil
+}
+
+// validImageName: a name that cannot be mistaken for a path.
+func validImageName(s string) bool {
+	if s == "" || len(s) > 64 || looksLikePath(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// Images lists the registered images.
+func (d *Daemon) Images() []api.Image { return d.imageList() }
+
+func (d *Daemon) imageList() []api.Image {
+	d.mu.Lock()
+	ims := make([]*image, 0, len(d.images))
+	for _, k := range sortedKeys(d.images) {
+		ims = append(ims, d.images[k])
+	}
+	d.mu.Unlock()
+	out := make([]api.Image, len(ims))
+	for i, im := range ims {
+		out[i] = im.describe()
+	}
+	return out
+}
+
+// Image describes one registered image.
+func (d *Daemon) Image(name string) (api.Image, error) {
+	d.mu.Lock()
+	im, ok := d.images[name]
+	d.mu.Unlock()
+	if !ok {
+		return api.Image{}, fmt.Errorf("%w: image %s", ErrNotFound, name)
+	}
+	return im.describe(), nil
+}
+
+// RemoveImage forgets a registered image; sessions already started from
+// it run on.
+func (d *Daemon) RemoveImage(name string) error {
+	d.mu.Lock()
+	im, ok := d.images[name]
+	delete(d.images, name)
+	d.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: image %s", ErrNotFound, name)
+	}
+	im.close()
+	d.events.publish(api.Event{Type: "image.removed", Image: name})
+	return nil
+}
+
+// resolveImage finds what a session names: a registered image, or a path
+// (prepared once and cached while the file's size and mtime stay).
+func (d *Daemon) resolveImage(ref string, memMiB int) (*image, *session.Image, error) {
+	if ref == "" {
+		return nil, nil, fmt.Errorf("%w: image is required (a registered name or a path)", ErrInvalid)
+	}
+	d.mu.Lock()
+	im, ok := d.images[ref]
+	d.mu.Unlock()
+	if !ok {
+		if !looksLikePath(ref) {
+			return nil, nil, fmt.Errorf("%w: no image named %s (register it with POST /v1/images, or give a path)", ErrNotFound, ref)
+		}
+		var err error
+		if im, err = d.pathImage(ref, memMiB); err != nil {
+			return nil, nil, err
+		}
+	}
+	prep, err := im.template(d, memMiB)
+	if err != nil {
+		return nil, nil, err
+	}
+	im.lastUse.Store(time.Now().UnixNano())
+	return im, prep, nil
+}
+
+// pathImage returns the cached image of file path, preparing it if the
+// file is new or changed.
+func (d *Daemon) pathImage(ref string, memMiB int) (*image, error) {
+	path, err := absPath(ref)
+	if err != nil {
+		return nil, err
+	}
+	size, mtime, err := statFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, ref, pathReasonOf(err))
+	}
+	if memMiB == 0 {
+		memMiB = d.opts.MemMiB
+	}
+	key := pathKey{path: path, size: size, mtime: mtime, memMiB: memMiB &^ 1}
+	d.mu.Lock()
+	im, ok := d.paths[key]
+	d.mu.Unlock()
+	if ok {
+		return im, nil
+	}
+	if memMiB < 2 || memMiB > hvt.MaxMemory>>20 {
+		return nil, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, memMiB, hvt.MaxMemory>>20)
+	}
+	if im, err = d.prepare(path, path, memMiB&^1); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if other, ok := d.paths[key]; ok {
+		im.close()
+		return other, nil
+	}
+	d.paths[key] = im
+	if len(d.paths) > maxPathImages {
+		d.evictPathImages()
+	}
+	return im, nil
+}
+
+// evictPathImages drops the least recently used path images beyond the
+// bound (d.mu held).
+func (d *Daemon) evictPathImages() {
+	type kv struct {
+		k  pathKey
+		at int64
+	}
+	all := make([]kv, 0, len(d.paths))
+	for k, im := range d.paths {
+		all = append(all, kv{k, im.lastUse.Load()})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].at < all[j].at })
+	for _, e := range all[:len(all)-maxPathImages] {
+		d.paths[e.k].close()
+		delete(d.paths, e.k)
+	}
+}

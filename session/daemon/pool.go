@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/uaaf/uaaf/hypervisor/kvm"
+)
+
+// pool keeps KVM machines (a VM with vCPU 0, CPUID set) ready, so that no
+// session or library instance creates one on its request path: Take hands
+// out a ready machine, and a background goroutine refills the pool to its
+// target size. Creating a machine here costs ~0.2–1 ms of KVM work.
+// Safe for concurrent use.
+type pool struct {
+	sys   *kvm.System
+	cpuid []kvm.CPUIDEntry2
+
+	ready  chan *kvm.Machine
+	wake   chan struct{}
+	done   chan struct{}
+	target atomic.Int64 // how many to keep ready
+	wg     sync.WaitGroup
+
+	hits, misses atomic.Uint64
+	refill       atomic.Int64 // mean ns to create one machine (EWMA)
+	arrivals     atomic.Uint64
+}
+
+// maxPool bounds the pool's size whatever a policy asks for.
+const maxPool = 1024
+
+func newPool(sys *kvm.System, cpuid []kvm.CPUIDEntry2, target int) *pool {
+	p := &pool{sys: sys, cpuid: cpuid, ready: make(chan *kvm.Machine, maxPool),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p.setTarget(target)
+	p.wg.Add(1)
+	go p.fill()
+	return p
+}
+
+// setTarget changes how many machines the pool keeps ready (clamped to
+// [0, maxPool]).
+func (p *pool) setTarget(n int) {
+	p.target.Store(int64(min(max(n, 0), maxPool)))
+	p.poke()
+}
+
+func (p *pool) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// fill creates machines until the pool holds its target, then waits.
+func (p *pool) fill() {
+	defer p.wg.Done()
+	for {
+		for int64(len(p.ready)) < p.target.Load() {
+			select {
+			case <-p.done:
+				return
+			default:
+			}
+			m, err := p.create()
+			if err != nil {
+				break // try again when poked: Take creates its own meanwhile
+			}
+			select {
+			case p.ready <- m:
+			default:
+				m.Close()
+			}
+		}
+		select {
+		case <-p.done:
+			return
+		case <-p.wake:
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (p *pool) create() (*kvm.Machine, error) {
+	start := time.Now()
+	m, err := p.sys.NewMachine(p.cpuid)
+	if err == nil {
+		d := int64(time.Since(start))
+		old := p.refill.Load()
+		if old == 0 {
+			p.refill.Store(d)
+		} else {
+			p.refill.Store(old + (d-old)/8)
+		}
+	}
+	return m, err
+}
+
+// Take returns a ready machine, or creates one when the pool is empty
+// (hit says which). The caller owns it.
+func (p *pool) Take() (m *kvm.Machine, hit bool, err error) {
+	p.arrivals.Add(1)
+	defer p.poke()
+	select {
+	case m := <-p.ready:
+		p.hits.Add(1)
+		return m, true, nil
+	default:
+	}
+	p.misses.Add(1)
+	m, err = p.create()
+	return m, false, err
+}
+
+// Ready returns how many machines are ready now.
+func (p *pool) Ready() int { return len(p.ready) }
+
+// Close stops refilling and closes the ready machines.
+func (p *pool) Close() {
+	close(p.done)
+	p.wg.Wait()
+	for {
+		select {
+		case m := <-p.ready:
+			m.Close()
+		default:
+			return
+		}
+	}
+}

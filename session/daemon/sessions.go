@@ -1,0 +1,445 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/hypervisor/vcpu"
+	"github.com/uaaf/uaaf/session"
+	"github.com/uaaf/uaaf/session/api"
+)
+
+// sess is one session of the daemon, from creation to deletion. Its VM and
+// library references are released as soon as it ends; its record (state,
+// timings, S-F row, console) stays until it is deleted.
+type sess struct {
+	id      uint64
+	ref     string // the image as the request named it
+	img     *image
+	s       *session.Session
+	slot    *slot
+	console *console
+	input   *os.File
+	timeout time.Duration
+
+	accepted time.Time // the request arrived
+	bound    time.Time // session.New returned
+
+	mu       sync.Mutex // guards everything below
+	state    string
+	status   *int
+	errMsg   string
+	row      session.Row // final, once ended
+	created  time.Time
+	started  time.Time
+	ended    time.Time
+	t        api.Timings
+	cancel   context.CancelCauseFunc
+	done     chan struct{} // closed once it ended (or was killed before it started)
+	released bool
+}
+
+// errKilled and errTimeout are the causes a session's context ends with.
+var (
+	errKilled  = errors.New("killed")
+	errTimeout = errors.New("timeout")
+)
+
+// CreateSession binds a session of spec: admission (waiting in the queue
+// if wait), the image's template, libraries referenced and resolved, a VM
+// from the pool. accepted is when the request arrived (timings count from
+// it).
+func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accepted time.Time, wait bool, deadline time.Time) (*sess, error) {
+	if d.closing.Load() {
+		return nil, ErrDraining
+	}
+	if len(spec.Input) > api.MaxInput {
+		return nil, fmt.Errorf("%w: input of %d bytes, at most %d", ErrInvalid, len(spec.Input), api.MaxInput)
+	}
+	if spec.Limits.TimeoutMs < 0 || spec.Limits.CallTimeoutMs < 0 || spec.Limits.MaxConsoleBytes < 0 || spec.MemMiB < 0 {
+		return nil, fmt.Errorf("%w: negative limit", ErrInvalid)
+	}
+	im, prep, err := d.resolveImage(spec.Image, spec.MemMiB)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Input != nil && !im.input {
+		return nil, fmt.Errorf("%w: image %s declares no block device %q to read input from (see guest/UAAF_ABI.md)", ErrInvalid, spec.Image, inputDevice)
+	}
+	admit := time.Now()
+	sl, err := d.adm.acquire(ctx, im.name, deadline, wait)
+	if err != nil {
+		reason := "busy"
+		if errors.Is(err, ErrDraining) {
+			reason = "draining"
+		}
+		if errors.Is(err, ErrBusy) || errors.Is(err, ErrDraining) {
+			d.metrics.rejected.WithLabelValues(reason).Inc()
+		}
+		return nil, err
+	}
+	queued := time.Since(admit)
+	ss := &sess{ref: spec.Image, img: im, slot: sl, accepted: accepted, done: make(chan struct{}), state: api.StateCreated}
+	ok := false
+	defer func() {
+		if !ok {
+			sl.release()
+			if ss.input != nil {
+				ss.input.Close()
+			}
+		}
+	}()
+	maxConsole := d.opts.MaxConsole
+	if spec.Limits.MaxConsoleBytes > 0 {
+		maxConsole = spec.Limits.MaxConsoleBytes
+	}
+	ss.console = newConsole(maxConsole)
+	ss.timeout = d.opts.Timeout
+	if spec.Limits.TimeoutMs > 0 {
+		ss.timeout = time.Duration(spec.Limits.TimeoutMs) * time.Millisecond
+	}
+	callTimeout := d.opts.CallTimeout
+	if spec.Limits.CallTimeoutMs > 0 {
+		callTimeout = time.Duration(spec.Limits.CallTimeoutMs) * time.Millisecond
+	}
+	mc := monitor.Config{Args: spec.Args, Console: ss.console, Log: &sessionLog{d: d, s: ss}, KVMPath: d.opts.KVMPath}
+	if im.input {
+		if ss.input, err = newInput(spec.Input); err != nil {
+			return nil, err
+		}
+		mc.Blocks = []monitor.BlockSpec{{Name: inputDevice, Path: "input", File: ss.input, ReadOnly: true}}
+	}
+	m, hit, err := d.pool.Take()
+	if err != nil {
+		return nil, fmt.Errorf("KVM: %w", err)
+	}
+	mc.ReadyMachine = m
+	ss.s, err = session.New(session.Config{
+		Image: prep, Monitor: mc, Registry: d.reg, Table: d.table, Switch: d.sel,
+		CallTimeout: callTimeout, OnInstance: func(lib string) {
+			d.events.publish(api.Event{Type: "library.instantiated", Library: lib, Session: ss.id})
+		},
+	})
+	if err != nil {
+		return nil, sessionErr(err)
+	}
+	ss.bound = time.Now()
+	ss.id = uint64(ss.s.ID())
+	ss.created = ss.bound
+	ss.t = api.Timings{QueuedNs: int64(queued), BindNs: int64(ss.bound.Sub(accepted) - queued), PoolHit: hit}
+	im.started.Add(1)
+	d.mu.Lock()
+	d.sessions[ss.id] = ss
+	d.mu.Unlock()
+	ok = true
+	d.events.publish(api.Event{Type: "session.created", Session: ss.id, Image: spec.Image})
+	return ss, nil
+}
+
+// sessionErr classifies a session that cannot bind: a missing library or
+// function, too many imports, a bad argument — the request's fault.
+func sessionErr(err error) error {
+	switch {
+	case errors.Is(err, session.ErrUnresolved), errors.Is(err, session.ErrTooManyViews), errors.Is(err, monitor.ErrUsage), errors.Is(err, monitor.ErrConfig):
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return err
+}
+
+// sessionLog sends a session's monitor notices (an instance discarded …)
+// to the daemon's log, one record per line.
+type sessionLog struct {
+	d *Daemon
+	s *sess
+}
+
+func (w *sessionLog) Write(p []byte) (int, error) {
+	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
+		w.d.log.Warn(string(line), "session", w.s.id)
+	}
+	return len(p), nil
+}
+
+// get returns session id.
+func (d *Daemon) get(id uint64) (*sess, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.sessions[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: session %d", ErrNotFound, id)
+	}
+	return s, nil
+}
+
+// StartSession starts a created session.
+func (d *Daemon) StartSession(id uint64) (api.Session, error) {
+	s, err := d.get(id)
+	if err != nil {
+		return api.Session{}, err
+	}
+	if err := d.start(s); err != nil {
+		return api.Session{}, err
+	}
+	return s.view(), nil
+}
+
+// start runs s on a goroutine of its own (its vCPU thread).
+func (d *Daemon) start(s *sess) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != api.StateCreated {
+		return fmt.Errorf("%w: session %d is %s, not created", ErrConflict, s.id, s.state)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	if s.timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, s.timeout, errTimeout)
+		inner := cancel
+		cancel = func(cause error) { inner(cause); stop() }
+	}
+	s.state, s.started, s.cancel = api.StateRunning, time.Now(), cancel
+	d.runs.Add(1)
+	go d.run(ctx, s)
+	d.events.publish(api.Event{Type: "session.started", Session: s.id, Image: s.ref})
+	return nil
+}
+
+// run runs s to its end and releases its VM, on a goroutine of its own.
+func (d *Daemon) run(ctx context.Context, s *sess) {
+	defer d.runs.Done()
+	status, err := s.s.Run(ctx)
+	st := s.s.Monitor().Stats()
+	row := s.s.Row()
+	ended := time.Now()
+	d.release(s)
+	s.cancel(nil)
+
+	var exits uint64 = st.Exits
+	for _, v := range row.Views {
+		exits += v.Exits
+		d.metrics.calls.WithLabelValues(v.Library).Add(float64(v.Calls))
+		d.metrics.faults.WithLabelValues(v.Library).Add(float64(v.Faults))
+	}
+	d.metrics.exits.Add(float64(exits))
+	s.mu.Lock()
+	s.row, s.ended = row, ended
+	s.t.VMExits, s.t.CPUNs = exits, int64(st.CPU)
+	if !st.Entered.IsZero() {
+		s.t.BootNs = int64(st.Entered.Sub(s.bound))
+		s.t.StartNs = int64(st.Entered.Sub(s.accepted))
+		s.t.RunNs = int64(st.Run)
+	}
+	s.t.TotalNs = int64(ended.Sub(s.accepted))
+	switch cause := context.Cause(ctx); {
+	case err == nil:
+		s.state, s.status = api.StateExited, &status
+	case errors.Is(err, vcpu.ErrStopped) && errors.Is(cause, errTimeout):
+		s.state, s.errMsg = api.StateKilled, fmt.Sprintf("timeout: the session ran longer than %v", s.timeout)
+	case errors.Is(err, vcpu.ErrStopped):
+		s.state, s.errMsg = api.StateKilled, "killed"
+		if cause != nil && !errors.Is(cause, errKilled) {
+			s.errMsg = cause.Error()
+		}
+	default:
+		s.state, s.errMsg = api.StateFailed, err.Error()
+	}
+	state, t := s.state, s.t
+	ev := api.Event{Type: "session." + state, Session: s.id, Image: s.ref, Status: s.status, Detail: s.errMsg}
+	s.mu.Unlock()
+	s.console.close()
+	close(s.done)
+	d.metrics.sessions.WithLabelValues(state).Inc()
+	if t.StartNs > 0 {
+		d.metrics.observeStart(time.Duration(t.QueuedNs), time.Duration(t.BindNs), time.Duration(t.BootNs), time.Duration(t.StartNs))
+	}
+	d.events.publish(ev)
+}
+
+// release closes s's session (VM, instances, library references) and
+// frees its admission slot, once. Call it from the goroutine that ran the
+// session, or for a session never started from any.
+func (d *Daemon) release(s *sess) {
+	s.mu.Lock()
+	if s.released {
+		s.mu.Unlock()
+		return
+	}
+	s.released = true
+	s.mu.Unlock()
+	s.s.Close()
+	if s.input != nil {
+		s.input.Close()
+	}
+	s.slot.release()
+}
+
+// KillSession stops a session: a running one ends killed; a created one is
+// released without running. Killing an ended session changes nothing.
+func (d *Daemon) KillSession(id uint64) (api.Session, error) {
+	s, err := d.get(id)
+	if err != nil {
+		return api.Session{}, err
+	}
+	d.kill(s, "killed")
+	return s.view(), nil
+}
+
+func (d *Daemon) kill(s *sess, why string) {
+	s.mu.Lock()
+	switch s.state {
+	case api.StateRunning:
+		cause := errKilled
+		if why != "killed" {
+			cause = errors.New(why)
+		}
+		s.cancel(cause)
+		s.mu.Unlock()
+	case api.StateCreated:
+		s.state, s.errMsg, s.ended = api.StateKilled, why, time.Now()
+		s.mu.Unlock()
+		d.release(s)
+		s.console.close()
+		close(s.done)
+		d.events.publish(api.Event{Type: "session.killed", Session: s.id, Image: s.ref, Detail: why})
+	default:
+		s.mu.Unlock()
+	}
+}
+
+// WaitSession waits until the session ends, timeout passes or ctx ends,
+// and returns its state then.
+func (d *Daemon) WaitSession(ctx context.Context, id uint64, timeout time.Duration) (api.Session, error) {
+	s, err := d.get(id)
+	if err != nil {
+		return api.Session{}, err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-s.done:
+	case <-t.C:
+	case <-ctx.Done():
+		return api.Session{}, ctx.Err()
+	}
+	return s.view(), nil
+}
+
+// DeleteSession kills the session if it runs, waits for it to end and
+// forgets it.
+func (d *Daemon) DeleteSession(id uint64) error {
+	s, err := d.get(id)
+	if err != nil {
+		return err
+	}
+	d.kill(s, "killed")
+	<-s.done
+	d.mu.Lock()
+	delete(d.sessions, id)
+	d.mu.Unlock()
+	d.events.publish(api.Event{Type: "session.deleted", Session: id})
+	return nil
+}
+
+// Session describes one session.
+func (d *Daemon) Session(id uint64) (api.Session, error) {
+	s, err := d.get(id)
+	if err != nil {
+		return api.Session{}, err
+	}
+	return s.view(), nil
+}
+
+// Sessions lists every session, by ID: the S-F table with each session's
+// state.
+func (d *Daemon) Sessions() []api.Session {
+	d.mu.Lock()
+	ss := make([]*sess, 0, len(d.sessions))
+	for _, s := range d.sessions {
+		ss = append(ss, s)
+	}
+	d.mu.Unlock()
+	out := make([]api.Session, len(ss))
+	for i, s := range ss {
+		out[i] = s.view()
+	}
+	sortSessions(out)
+	return out
+}
+
+// Console returns session id's console from offset on, whether it is
+// complete, and a channel closed when there is more.
+func (d *Daemon) Console(id uint64, off int64) ([]byte, bool, <-chan struct{}, error) {
+	s, err := d.get(id)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	data, done, more := s.console.from(off)
+	return data, done, more, nil
+}
+
+// Invoke creates a session, runs it to its end, deletes it and returns
+// what it did. If ctx ends first (the client went away) the session is
+// killed.
+func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time) (api.InvokeResult, error) {
+	var deadline time.Time
+	if req.DeadlineMs > 0 {
+		deadline = accepted.Add(time.Duration(req.DeadlineMs) * time.Millisecond)
+	}
+	s, err := d.CreateSession(ctx, api.SessionSpec{Image: req.Image, Args: req.Args, MemMiB: req.MemMiB, Input: req.Input, Limits: req.Limits},
+		accepted, true, deadline)
+	if err != nil {
+		outcome := "rejected"
+		if !errors.Is(err, ErrBusy) && !errors.Is(err, ErrDraining) {
+			outcome = "invalid"
+		}
+		d.metrics.invocations.WithLabelValues(outcome).Inc()
+		return api.InvokeResult{}, err
+	}
+	if err := d.start(s); err != nil {
+		d.DeleteSession(s.id)
+		return api.InvokeResult{}, err
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		d.kill(s, "the client went away")
+		<-s.done
+	}
+	res := api.InvokeResult{Session: s.view(), Output: s.console.String()}
+	d.DeleteSession(s.id)
+	outcome := res.State
+	if res.State == api.StateExited {
+		outcome = "ok"
+		if *res.ExitStatus != 0 {
+			outcome = "exit_nonzero"
+		}
+	}
+	d.metrics.invocations.WithLabelValues(outcome).Inc()
+	return res, nil
+}
+
+// view is the API description of s.
+func (s *sess) view() api.Session {
+	s.mu.Lock()
+	v := api.Session{ID: s.id, Image: s.ref, Path: s.img.path, State: s.state, ExitStatus: s.status, Error: s.errMsg,
+		Created: s.created, Started: s.started, Ended: s.ended, Timings: s.t}
+	row, live := s.row, s.ended.IsZero()
+	s.mu.Unlock()
+	if live {
+		row = s.s.Row()
+	}
+	v.Switch = row.Switch
+	v.Views = make([]api.View, len(row.Views))
+	for i, r := range row.Views {
+		v.Views[i] = api.View{Index: r.Index, Library: r.Library, Instance: r.Instance, Refs: r.Refs, Warm: r.Warm,
+			Calls: r.Calls, Faults: r.Faults, Exits: r.Exits}
+	}
+	v.Console, v.Truncated = s.console.size()
+	return v
+}
