@@ -89,6 +89,9 @@ type Options struct {
 	CallTimeout time.Duration
 	// MaxConsole is the console output kept per session; 0: 1 MiB.
 	MaxConsole int64
+	// Retain is how long the record of an ended session that nobody
+	// deleted is kept (state, timings, console); 0: 10 minutes.
+	Retain time.Duration
 	// Clock is the time the keep-alive policy sees; nil: real time (the
 	// trace replayer runs policies on a scaled clock).
 	Clock sched.Clock
@@ -148,6 +151,9 @@ func New(opts Options) (d *Daemon, err error) {
 	if opts.MaxConsole <= 0 {
 		opts.MaxConsole = 1 << 20
 	}
+	if opts.Retain <= 0 {
+		opts.Retain = 10 * time.Minute
+	}
 	if opts.KVMPath == "" {
 		opts.KVMPath = kvm.DefaultPath
 	}
@@ -205,7 +211,7 @@ func New(opts Options) (d *Daemon, err error) {
 		libfuncs.Config[*libvm.Library]{Paths: opts.LibPaths, KeepAlive: keepAlive{d.keep}, Clock: clockAdapter{d.clock}, OnEvent: d.libraryEvent})
 	d.metrics = newMetrics(d)
 	d.bg.Add(1)
-	go d.sizePool()
+	go d.housekeep()
 	d.log.Info("daemon started", "switch", d.sel.Why, "keep_alive", keep, "queue", queue, "pool", poolSpec,
 		"max_sessions", opts.MaxSessions, "max_queued", opts.MaxQueued)
 	return d, nil
@@ -217,12 +223,13 @@ func (d *Daemon) machine() (*kvm.Machine, error) {
 	return m, err
 }
 
-// sizePool asks the pool policy for a target every 100 ms.
-func (d *Daemon) sizePool() {
+// housekeep asks the pool policy for a target every 100 ms and forgets
+// ended sessions older than Options.Retain.
+func (d *Daemon) housekeep() {
 	defer d.bg.Done()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-d.stop:
 			return
@@ -232,6 +239,28 @@ func (d *Daemon) sizePool() {
 		d.pool.setTarget(d.sizer.Target(d.clock.Now(), sched.PoolStats{
 			Arrivals: d.pool.arrivals.Load(), Live: live, Ready: d.pool.Ready(),
 			Refill: time.Duration(d.pool.refill.Load())}))
+		if n%10 == 0 {
+			d.expire(time.Now().Add(-d.opts.Retain))
+		}
+	}
+}
+
+// expire forgets the sessions that ended before t.
+func (d *Daemon) expire(t time.Time) {
+	d.mu.Lock()
+	var gone []uint64
+	for id, s := range d.sessions {
+		s.mu.Lock()
+		old := !s.ended.IsZero() && s.ended.Before(t)
+		s.mu.Unlock()
+		if old {
+			delete(d.sessions, id)
+			gone = append(gone, id)
+		}
+	}
+	d.mu.Unlock()
+	for _, id := range gone {
+		d.events.publish(api.Event{Type: "session.expired", Session: id, Detail: "ended longer than the retention ago; never deleted"})
 	}
 }
 
