@@ -59,6 +59,7 @@ libraries and images must be loaded again (--config) after a restart.`,
 			&cli.DurationFlag{Name: "call-timeout", Value: 10 * time.Second, Usage: "deadline of one library call"},
 			&cli.Int64Flag{Name: "max-console", Value: 1 << 20, Usage: "console `BYTES` kept per session"},
 			&cli.StringFlag{Name: "switch", Value: "auto", Usage: "view-switch backend: auto, exit, vmfunc"},
+			&cli.DurationFlag{Name: "retain", Value: 10 * time.Minute, Usage: "how long the record of an ended session nobody deleted is kept"},
 		},
 		Action: serve,
 	}
@@ -127,7 +128,7 @@ func serve(c *cli.Context) error {
 		LibMemSize: uint64(c.Int("lib-mem")) << 20 &^ (2<<20 - 1), KeepAlive: keep, Queue: c.String("queue"), Pool: pool,
 		MaxSessions: c.Int("max-sessions"), MaxQueued: c.Int("max-queued"), MaxPerImage: c.Int("max-per-image"),
 		MemMiB: c.Int("mem"), Timeout: c.Duration("timeout"), CallTimeout: c.Duration("call-timeout"),
-		MaxConsole: c.Int64("max-console"), Logger: log,
+		MaxConsole: c.Int64("max-console"), Retain: c.Duration("retain"), Logger: log,
 	}
 	if tr, err := kvmtrace.New(kvmtrace.UserspaceExit); err == nil {
 		defer tr.Close()

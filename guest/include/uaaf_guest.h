@@ -21,4 +21,13 @@ void uaaf_panic(const char *file, int line, const char *msg)
 
 #define UAAF_PANIC(msg) uaaf_panic(__FILE__, __LINE__, (msg))
 
+/*
+ * Read the invocation's input payload (`uaaf invoke --input`, the "input"
+ * field of POST /v1/invoke) into buf: its length, or -1 when the image has
+ * no "input" block device in its manifest, the device is not an input
+ * device, or the payload is larger than cap. Declare the device in
+ * manifest.json: {"name": "input", "type": "BLOCK_BASIC"}.
+ */
+long uaaf_input(void *buf, size_t cap);
+
 #endif /* UAAF_GUEST_H */

@@ -143,7 +143,17 @@ func (d *Daemon) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		d.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
-	writeJSON(w, status, api.Error{Error: err.Error()})
+	writeJSON(w, status, api.Error{Error: message(err)})
+}
+
+// message is err's text for a client: without the daemon's own sentinel
+// prefix ("daemon: invalid request: "), which the status already says.
+func message(err error) string {
+	msg := err.Error()
+	for _, s := range []error{ErrInvalid, ErrNotFound, ErrConflict, ErrBusy, ErrDraining} {
+		msg = strings.TrimPrefix(msg, s.Error()+": ")
+	}
+	return msg
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
