@@ -133,13 +133,13 @@ type View struct {
 // taken from the pool), boot (vCPU state set) — start is all of them,
 // request accepted → the guest's first instruction.
 type Timings struct {
-	QueuedNs int64 `json:"queued"`
-	BindNs   int64 `json:"bind"`
-	BootNs   int64 `json:"boot"`
-	StartNs  int64 `json:"start"`
-	RunNs    int64 `json:"run"`   // first instruction → halt
-	TotalNs  int64 `json:"total"` // request accepted → exit status known
-	CPUNs    int64 `json:"cpu"`   // CPU time of the session's vCPU thread
+	QueuedNs int64  `json:"queued"`
+	BindNs   int64  `json:"bind"`
+	BootNs   int64  `json:"boot"`
+	StartNs  int64  `json:"start"`
+	RunNs    int64  `json:"run"`   // first instruction → halt
+	TotalNs  int64  `json:"total"` // request accepted → exit status known
+	CPUNs    int64  `json:"cpu"`   // CPU time of the session's vCPU thread
 	VMExits  uint64 `json:"vm_exits"`
 	PoolHit  bool   `json:"pool_hit"` // its VM came from the warm pool
 }
