@@ -37,6 +37,10 @@ type Config struct {
 	// guest's RAM is a copy-on-write mapping of it, and New opens, parses
 	// and loads nothing. Kernel, Image and MemSize are then the template's.
 	Template *Template
+	// Shell, if set, is a guest of a template prepared ahead of need
+	// (Template.NewShell): New takes it over and only finishes it.
+	// Template, ReadyMachine and Machine are then ignored.
+	Shell *Shell
 	// ReadyMachine, if set, is a KVM machine whose VM and vCPU (CPUID set)
 	// exist already (a warm pool's): New takes it over, as it takes Machine.
 	ReadyMachine *kvm.Machine

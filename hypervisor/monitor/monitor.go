@@ -95,6 +95,16 @@ func New(cfg Config) (m *Monitor, err error) {
 	if m.cfg.MemSize == 0 {
 		m.cfg.MemSize = hvt.DefaultMemoryMiB << 20
 	}
+	if cfg.Shell != nil {
+		m.cfg.Template, m.cfg.ReadyMachine, m.cfg.Machine = cfg.Shell.t, nil, nil
+		if cfg.Machine != nil {
+			go cfg.Machine.Discard()
+		}
+		if cfg.ReadyMachine != nil {
+			cfg.ReadyMachine.Close()
+		}
+		cfg = m.cfg
+	}
 	switch {
 	case cfg.Template != nil:
 		m.cfg.Kernel, m.cfg.MemSize = cfg.Template.Path, cfg.Template.memSize
@@ -102,8 +112,9 @@ func New(cfg Config) (m *Monitor, err error) {
 		m.cfg.Kernel = cfg.Image.Path
 	}
 	ready := cfg.ReadyMachine
+	shell := cfg.Shell
 	var pending *kvm.PendingMachine // discarded on failure until joined
-	if ready == nil {
+	if ready == nil && shell == nil {
 		// The KVM machine (device, VM, vCPU) takes about a millisecond of
 		// KVM work and needs nothing from the image: create it on another
 		// thread while this one reads and loads the image, unless the
@@ -129,6 +140,9 @@ func New(cfg Config) (m *Monitor, err error) {
 			}
 			if ready != nil {
 				ready.Close()
+			}
+			if shell != nil {
+				shell.Close()
 			}
 			m.Close()
 			m = nil
@@ -159,26 +173,31 @@ func New(cfg Config) (m *Monitor, err error) {
 		return m, err
 	}
 
-	// Solo5 reports KVM errors after manifest errors and before
-	// image-loading errors: join the machine between the two.
-	if err := m.mapRAM(); err != nil {
-		return m, err
-	}
-	var loadErr error
-	if img != nil {
-		loadErr = m.loadImage(img)
-	}
-	if ready != nil {
-		err = m.takeMachine(ready)
+	if shell != nil {
+		m.ram, m.mem, m.ro, m.machine = shell.ram, hvt.Memory(shell.ram), shell.t.readOnly(), *shell.machine
+		shell = nil // m.Close closes what it was
 	} else {
-		err = m.joinMachine(pending)
-	}
-	pending, ready = nil, nil // m.Close closes what they yielded
-	if err != nil {
-		return m, err
-	}
-	if loadErr != nil {
-		return m, loadErr
+		// Solo5 reports KVM errors after manifest errors and before
+		// image-loading errors: join the machine between the two.
+		if err := m.mapRAM(); err != nil {
+			return m, err
+		}
+		var loadErr error
+		if img != nil {
+			loadErr = m.loadImage(img)
+		}
+		if ready != nil {
+			err = m.takeMachine(ready)
+		} else {
+			err = m.joinMachine(pending)
+		}
+		pending, ready = nil, nil // m.Close closes what they yielded
+		if err != nil {
+			return m, err
+		}
+		if loadErr != nil {
+			return m, loadErr
+		}
 	}
 	if err := m.attachDevices(); err != nil {
 		return m, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uaaf/uaaf/hypervisor/guestmem"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/x86"
 )
 
@@ -134,4 +135,47 @@ func (t *Template) Close() error {
 	err := unix.Close(t.memfd)
 	t.memfd = -1
 	return err
+}
+
+// Shell is a guest of a template made ahead of need: its RAM mapped
+// copy-on-write with the read-only ranges protected, installed as memslot
+// 0 of a machine whose VM and vCPU exist. New (Config.Shell) finishes it
+// into one guest — command line, devices, boot info, vCPU registers — so
+// that a warm pool of shells takes the memory mapping and the memslot, the
+// two costliest steps left, off a session's start.
+type Shell struct {
+	t       *Template
+	ram     []byte
+	machine *kvm.Machine
+}
+
+// NewShell makes a shell of t in machine m, which it takes over (closed
+// with the shell, or by NewShell when it fails).
+func (t *Template) NewShell(m *kvm.Machine) (*Shell, error) {
+	ram, err := t.mapPrivate()
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	sh := &Shell{t: t, ram: ram, machine: m}
+	for _, r := range t.ro {
+		if err := guestmem.ProtectReadOnly(ram, r.Start, r.End-r.Start); err != nil {
+			sh.Close()
+			return nil, &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
+		}
+	}
+	if err := m.VM.MapMemory(0, 0, ram, 0); err != nil {
+		sh.Close()
+		return nil, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
+	}
+	return sh, nil
+}
+
+// Template returns the template the shell was made of.
+func (s *Shell) Template() *Template { return s.t }
+
+// Close releases a shell that was never given to New.
+func (s *Shell) Close() {
+	s.machine.Close()
+	guestmem.Free(s.ram)
 }

@@ -75,6 +75,9 @@ type Options struct {
 	// Pool sizes the warm VM pool (sched.ParsePool: "fixed=N",
 	// "rate,min=…,max=…"); empty means "fixed=16".
 	Pool string
+	// ShellsPerImage is how many guests of each image in use the pool
+	// keeps made ahead (memory mapped into a ready VM); 0: 4, < 0: none.
+	ShellsPerImage int
 	// MaxSessions bounds the sessions holding VMs at once; 0: 1024.
 	MaxSessions int
 	// MaxQueued bounds the invocations waiting for admission; 0: 1024.
@@ -151,6 +154,9 @@ func New(opts Options) (d *Daemon, err error) {
 	if opts.MaxConsole <= 0 {
 		opts.MaxConsole = 1 << 20
 	}
+	if opts.ShellsPerImage == 0 {
+		opts.ShellsPerImage = 4
+	}
 	if opts.Retain <= 0 {
 		opts.Retain = 10 * time.Minute
 	}
@@ -202,7 +208,7 @@ func New(opts Options) (d *Daemon, err error) {
 	if err != nil {
 		return d, fmt.Errorf("KVM: %w", err)
 	}
-	d.pool = newPool(d.sys, cpuid, d.sizer.Target(d.clock.Now(), sched.PoolStats{}))
+	d.pool = newPool(d.sys, cpuid, d.sizer.Target(d.clock.Now(), sched.PoolStats{}), opts.ShellsPerImage)
 	if d.sel, err = switcher.Select(opts.Switch, ""); err != nil {
 		return d, err
 	}
@@ -428,10 +434,10 @@ func (d *Daemon) Close() error {
 	d.bg.Wait()
 	d.mu.Lock()
 	for _, im := range d.images {
-		im.close()
+		im.close(d.pool)
 	}
 	for _, im := range d.paths {
-		im.close()
+		im.close(d.pool)
 	}
 	d.mu.Unlock()
 	if d.reg != nil {

@@ -101,11 +101,12 @@ func (im *image) template(d *Daemon, memMiB int) (*session.Image, error) {
 	return prep, nil
 }
 
-func (im *image) close() {
+func (im *image) close(p *pool) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	for _, p := range im.preps {
-		p.Close()
+	for _, prep := range im.preps {
+		p.forget(prep.Template)
+		prep.Close()
 	}
 	im.preps = nil
 }
@@ -156,7 +157,7 @@ func (d *Daemon) AddImage(req api.AddImage) (api.Image, error) {
 	d.mu.Lock()
 	if _, ok := d.images[req.Name]; ok { // registered meanwhile
 		d.mu.Unlock()
-		im.close()
+		im.close(d.pool)
 		return api.Image{}, fmt.Errorf("%w: image %s registered concurrently", ErrConflict, req.Name)
 	}
 	d.images[req.Name] = im
@@ -218,7 +219,7 @@ func (d *Daemon) RemoveImage(name string) error {
 	if !ok {
 		return fmt.Errorf("%w: image %s", ErrNotFound, name)
 	}
-	im.close()
+	im.close(d.pool)
 	d.events.publish(api.Event{Type: "image.removed", Image: name})
 	return nil
 }
@@ -279,7 +280,7 @@ func (d *Daemon) pathImage(ref string, memMiB int) (*image, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if other, ok := d.paths[key]; ok {
-		im.close()
+		im.close(d.pool)
 		return other, nil
 	}
 	d.paths[key] = im
@@ -302,7 +303,7 @@ func (d *Daemon) evictPathImages() {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].at < all[j].at })
 	for _, e := range all[:len(all)-maxPathImages] {
-		d.paths[e.k].close()
+		d.paths[e.k].close(d.pool)
 		delete(d.paths, e.k)
 	}
 }

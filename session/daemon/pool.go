@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/kvm"
+	"github.com/uaaf/uaaf/hypervisor/monitor"
 )
 
 // pool keeps KVM machines (a VM with vCPU 0, CPUID set) ready, so that no
@@ -16,6 +17,12 @@ import (
 type pool struct {
 	sys   *kvm.System
 	cpuid []kvm.CPUIDEntry2
+
+	// shells keeps, per image template in use, guests made ahead of need
+	// (monitor.Shell: memory mapped and installed in a ready VM).
+	shellMu   sync.Mutex
+	shells    map[*monitor.Template]chan *monitor.Shell
+	perShells int
 
 	ready  chan *kvm.Machine
 	wake   chan struct{}
@@ -31,9 +38,10 @@ type pool struct {
 // maxPool bounds the pool's size whatever a policy asks for.
 const maxPool = 1024
 
-func newPool(sys *kvm.System, cpuid []kvm.CPUIDEntry2, target int) *pool {
+func newPool(sys *kvm.System, cpuid []kvm.CPUIDEntry2, target, perShells int) *pool {
 	p := &pool{sys: sys, cpuid: cpuid, ready: make(chan *kvm.Machine, maxPool),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		shells: map[*monitor.Template]chan *monitor.Shell{}, perShells: perShells}
 	p.setTarget(target)
 	p.wg.Add(1)
 	go p.fill()
@@ -54,10 +62,12 @@ func (p *pool) poke() {
 	}
 }
 
-// fill creates machines until the pool holds its target, then waits.
+// fill creates machines until the pool holds its target, and shells of
+// every template in use, then waits.
 func (p *pool) fill() {
 	defer p.wg.Done()
 	for {
+		p.fillShells()
 		for int64(len(p.ready)) < p.target.Load() {
 			select {
 			case <-p.done:
@@ -79,6 +89,98 @@ func (p *pool) fill() {
 			return
 		case <-p.wake:
 		case <-time.After(time.Second):
+		}
+	}
+}
+
+// fillShells tops up the shell queue of every template in use.
+func (p *pool) fillShells() {
+	p.shellMu.Lock()
+	type want struct {
+		t *monitor.Template
+		q chan *monitor.Shell
+	}
+	var ws []want
+	for t, q := range p.shells {
+		ws = append(ws, want{t, q})
+	}
+	p.shellMu.Unlock()
+	for _, w := range ws {
+		for len(w.q) < cap(w.q) {
+			select {
+			case <-p.done:
+				return
+			default:
+			}
+			m, err := p.create()
+			if err != nil {
+				return
+			}
+			sh, err := w.t.NewShell(m)
+			if err != nil {
+				break // the template was closed, or KVM failed: Shell falls back
+			}
+			p.shellMu.Lock()
+			live := p.shells[w.t] == w.q
+			p.shellMu.Unlock()
+			if !live {
+				sh.Close()
+				break
+			}
+			select {
+			case w.q <- sh:
+			default:
+				sh.Close()
+			}
+		}
+	}
+}
+
+// Shell returns a shell of t if one is ready (and asks for t's queue to be
+// kept filled from now on); nil when none is.
+func (p *pool) Shell(t *monitor.Template) *monitor.Shell {
+	if p.perShells <= 0 {
+		return nil
+	}
+	p.shellMu.Lock()
+	q, ok := p.shells[t]
+	if !ok {
+		q = make(chan *monitor.Shell, p.perShells)
+		p.shells[t] = q
+	}
+	p.shellMu.Unlock()
+	defer p.poke()
+	select {
+	case sh := <-q:
+		p.hits.Add(1)
+		p.arrivals.Add(1)
+		return sh
+	default:
+		return nil
+	}
+}
+
+// forget drops t's shells (its image was removed).
+func (p *pool) forget(t *monitor.Template) {
+	if p == nil {
+		return
+	}
+	p.shellMu.Lock()
+	q, ok := p.shells[t]
+	delete(p.shells, t)
+	p.shellMu.Unlock()
+	if ok {
+		drainShells(q)
+	}
+}
+
+func drainShells(q chan *monitor.Shell) {
+	for {
+		select {
+		case sh := <-q:
+			sh.Close()
+		default:
+			return
 		}
 	}
 }
@@ -117,10 +219,16 @@ func (p *pool) Take() (m *kvm.Machine, hit bool, err error) {
 // Ready returns how many machines are ready now.
 func (p *pool) Ready() int { return len(p.ready) }
 
-// Close stops refilling and closes the ready machines.
+// Close stops refilling and closes the ready machines and shells.
 func (p *pool) Close() {
 	close(p.done)
 	p.wg.Wait()
+	p.shellMu.Lock()
+	for t, q := range p.shells {
+		delete(p.shells, t)
+		drainShells(q)
+	}
+	p.shellMu.Unlock()
 	for {
 		select {
 		case m := <-p.ready:

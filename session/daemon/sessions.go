@@ -115,11 +115,14 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 		}
 		mc.Blocks = []monitor.BlockSpec{{Name: inputDevice, Path: "input", File: ss.input, ReadOnly: true}}
 	}
-	m, hit, err := d.pool.Take()
-	if err != nil {
-		return nil, fmt.Errorf("KVM: %w", err)
+	hit := true
+	if mc.Shell = d.pool.Shell(prep.Template); mc.Shell == nil {
+		m, h, err := d.pool.Take()
+		if err != nil {
+			return nil, fmt.Errorf("KVM: %w", err)
+		}
+		mc.ReadyMachine, hit = m, h
 	}
-	mc.ReadyMachine = m
 	ss.s, err = session.New(session.Config{
 		Image: prep, Monitor: mc, Registry: d.reg, Table: d.table, Switch: d.sel,
 		CallTimeout: callTimeout, OnInstance: func(lib string) {
