@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uaaf/uaaf/hypervisor/guestmem"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
@@ -133,6 +134,7 @@ func New(cfg Config) (s *Session, err error) {
 		}
 		s.sw, err = switcher.New(cfg.Switch, switcher.Config{
 			Libraries: libs, CallArea: s.callArea(), SessionMem: s.mon.MemSize(),
+			ViewData: s.mon.RAM()[uaafabi.ViewDataGPA : uaafabi.ViewDataGPA+guestmem.PageSize],
 			Deadline: cfg.CallTimeout, Eager: cfg.Eager,
 			Console: s.mon.Console(), Log: s.logw(), OnInstance: cfg.OnInstance,
 		})

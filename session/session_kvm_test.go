@@ -459,3 +459,18 @@ func TestPreparedImage(t *testing.T) {
 		t.Errorf("template of another backend: %v", err)
 	}
 }
+
+// TestForgedVerdict: a library that writes uaaf's own timeout code into the
+// call area and switches home without its dispatcher does not make the
+// session believe the monitor stopped the call: it sees UAAF_EBADRET, and
+// its other libraries go on serving.
+func TestForgedVerdict(t *testing.T) {
+	reg := newRegistry(t, allLibs...)
+	res, _, out := runCalltest(t, reg, nil, 0, false, "testfns.forge", "crc32.crc32:616263")
+	if res[0].status != strconv.Itoa(int(uaafabi.EBadRet)) {
+		t.Errorf("forged status reached the session as %s, want %d (UAAF_EBADRET)\n%s", res[0].status, uaafabi.EBadRet, out)
+	}
+	if res[1].status != "4" || res[1].hex != "c2412435" {
+		t.Errorf("crc32 after the forgery: %v", res[1])
+	}
+}

@@ -37,6 +37,8 @@ struct uaaf_viewdata {
     uint64_t dispatch;  /* 16: callee: address of void dispatch(void) */
     uint32_t role;      /* 24: UAAF_ROLE_* */
     uint32_t view;      /* 28: this view's EPTP index (written by monitor) */
+    int32_t verdict;    /* 32: session: 0, or the UAAF_E* with which the
+                           monitor ended the last call (written by monitor) */
 };
 #endif
 

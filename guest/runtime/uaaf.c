@@ -176,23 +176,36 @@ long uaaf_call(uaaf_fn_t f, const void *in, size_t in_len, void *out,
     if ((in_len && in == NULL) || (out_cap && out == NULL))
         return UAAF_EINVAL;
 
+    volatile struct uaaf_viewdata *vd = RT_UAAF_VD;
+
     h->fn = fn;
     h->in_len = (uint32_t)in_len;
     h->out_cap = (uint32_t)out_cap;
-    h->status = UAAF_EFAULT; /* stays if the callee never answers */
+    h->status = UAAF_EBADRET; /* stays if the callee never writes one */
     h->seq = ++call_seq;
+    vd->verdict = 0;
     if (in_len)
         memcpy(RT_UAAF_DATA, in, in_len);
     __asm__ __volatile__("" : : : "memory");
     ((void (*)(uint64_t))UAAF_TRAMP_CALL)(view);
     __asm__ __volatile__("" : : : "memory");
 
+    /* The monitor's verdict is in this view's own page, which no library
+     * maps: a callee cannot forge it. What the callee wrote in the shared
+     * call area is its result, which may only be a length, E2BIG or
+     * EBADRET from its dispatcher, or the function's own error. */
+    status = vd->verdict;
+    if (status != 0)
+        return status;
     status = h->status;
     if (status >= 0) {
         if ((uint32_t)status > out_cap)
             return UAAF_E2BIG;
         if (status > 0)
             memcpy(out, RT_UAAF_DATA, (size_t)status);
+    } else if (status >= UAAF_ERRNO_MIN && status != UAAF_E2BIG &&
+               status != UAAF_EBADRET) {
+        return UAAF_EBADRET;
     }
     return status;
 }

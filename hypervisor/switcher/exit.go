@@ -106,7 +106,7 @@ func (b *exitBackend) Switch(index uint32) error {
 	if !ok {
 		b.stats.BadIndex++
 		b.mu.Unlock()
-		uaafabi.PutStatus(b.cfg.CallArea, uaafabi.ENoEnt)
+		b.verdict(uaafabi.ENoEnt)
 		return nil
 	}
 	v.calls++
@@ -118,7 +118,7 @@ func (b *exitBackend) Switch(index uint32) error {
 			b.mu.Lock()
 			b.stats.Unavailable++
 			b.mu.Unlock()
-			uaafabi.PutStatus(b.cfg.CallArea, uaafabi.EUnavail)
+			b.verdict(uaafabi.EUnavail)
 			return nil
 		}
 		in = v.inst
@@ -140,13 +140,13 @@ func (b *exitBackend) Switch(index uint32) error {
 	case err == nil:
 	case errors.Is(err, monitor.ErrDeadline):
 		b.stats.Timeouts++
-		uaafabi.PutStatus(b.cfg.CallArea, uaafabi.ETimedOut)
+		b.verdict(uaafabi.ETimedOut)
 	case stopped && errors.Is(err, vcpu.ErrStopped):
 		b.mu.Unlock()
 		return err
 	default: // a *monitor.GuestError, or the host failed the instance
 		b.stats.Faults++
-		uaafabi.PutStatus(b.cfg.CallArea, uaafabi.EFault)
+		b.verdict(uaafabi.EFault)
 	}
 	b.mu.Unlock()
 	if err != nil {
@@ -227,4 +227,16 @@ func (b *exitBackend) Close() error {
 		}
 	}
 	return nil
+}
+
+// verdict ends the current call with s: the session's uaaf_call returns
+// it (from its view data page, which no library maps), and the call
+// area's status says it too, for guests built before verdicts.
+func (b *exitBackend) verdict(s uaafabi.Status) { putVerdict(b.cfg, s) }
+
+func putVerdict(cfg Config, s uaafabi.Status) {
+	uaafabi.PutStatus(cfg.CallArea, s)
+	if cfg.ViewData != nil {
+		uaafabi.PutVerdict(cfg.ViewData, s)
+	}
 }

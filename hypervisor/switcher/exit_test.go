@@ -2,6 +2,7 @@ package switcher
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func fakeExit(t *testing.T, enterErr, startErr error) (b *exitBackend, area []by
 	t.Helper()
 	area = make([]byte, uaafabi.CallSize)
 	log = &bytes.Buffer{}
-	sb, err := New(nil, Config{Libraries: []*libvm.Library{{Name: "lib"}}, CallArea: area, Log: log})
+	sb, err := New(nil, Config{Libraries: []*libvm.Library{{Name: "lib"}}, CallArea: area, ViewData: make([]byte, 4096), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +96,13 @@ func TestExitBackend(t *testing.T) {
 			}
 			if got := uaafabi.ReadStatus(area); got != tt.status {
 				t.Errorf("status = %v, want %v", got, tt.status)
+			}
+			wantVerdict := uint32(tt.status)
+			if tt.status == okStatus {
+				wantVerdict = 0 // the callee's result stands
+			}
+			if got := binary.LittleEndian.Uint32(b.cfg.ViewData[uaafabi.OffVDVerdict:]); got != wantVerdict {
+				t.Errorf("verdict = %d, want %d", int32(got), int32(wantVerdict))
 			}
 			if got := b.Stats(); got != tt.stats {
 				t.Errorf("stats %+v, want %+v", got, tt.stats)

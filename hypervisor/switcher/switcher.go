@@ -97,6 +97,10 @@ type Config struct {
 	// CallArea is the session's call area (uaafabi.CallSize bytes of its
 	// guest memory at uaafabi.CallGPA, from mmap).
 	CallArea []byte
+	// ViewData is the session's view data page (its guest memory at
+	// uaafabi.ViewDataGPA), where the backend writes its verdict when it
+	// ends a call itself (uaafabi.PutVerdict); nil: none (tests).
+	ViewData []byte
 	// SessionMem is the session's guest memory size (vmfunc).
 	SessionMem uint64
 	// Deadline bounds one call; zero means DefaultDeadline. The exit

@@ -138,7 +138,7 @@ func (b *vmfuncBackend) Switch(uint32) error {
 	b.mu.Lock()
 	b.stats.BadIndex++
 	b.mu.Unlock()
-	uaafabi.PutStatus(b.cfg.CallArea, uaafabi.EInval)
+	putVerdict(b.cfg, uaafabi.EInval)
 	return nil
 }
 

@@ -42,6 +42,7 @@ const (
 	OffVDDispatch = 16
 	OffVDRole     = 24
 	OffVDView     = 28
+	OffVDVerdict  = 32
 
 	RoleNone    = 0
 	RoleSession = 1
@@ -105,6 +106,14 @@ func (s Status) String() string {
 // PutStatus writes s into the call area header at call (the area's bytes).
 func PutStatus(call []byte, s Status) {
 	binary.LittleEndian.PutUint32(call[OffCallStatus:], uint32(s))
+}
+
+// PutVerdict writes the monitor's verdict on the last call, s, into a
+// session's view data page vd (its bytes at ViewDataGPA). The session's
+// uaaf_call returns a non-zero verdict in place of whatever the callee
+// wrote in the call area, which a library could forge.
+func PutVerdict(vd []byte, s Status) {
+	binary.LittleEndian.PutUint32(vd[OffVDVerdict:], uint32(s))
 }
 
 // ReadStatus reads the status field of the call area header.

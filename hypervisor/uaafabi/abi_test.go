@@ -52,6 +52,7 @@ func TestMatchesHeader(t *testing.T) {
 		{"off_vd_dispatch", OffVDDispatch},
 		{"off_vd_role", OffVDRole},
 		{"off_vd_view", OffVDView},
+		{"off_vd_verdict", OffVDVerdict},
 		{"off_call_fn", OffCallFn},
 		{"off_call_in_len", OffCallInLen},
 		{"off_call_out_cap", OffCallOutCap},

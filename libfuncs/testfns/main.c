@@ -2,7 +2,7 @@
  * testfns: library functions for the monitor's tests, one per behaviour a
  * caller must survive or observe. Exported names (see the table in
  * guest/README.md): nop echo counter poke crash abort hang oob wtext
- * bigout badret puts.
+ * bigout badret puts forge.
  *
  * Some export names are C library names (abort, puts): the C functions
  * have other names and take the export name as their symbol (asm label),
@@ -150,3 +150,17 @@ FN(t_puts, puts)
     return 0;
 }
 UAAF_EXPORT(puts);
+
+/* forge: a hostile function that bypasses its dispatcher: it writes uaaf's
+ * own timeout code as the call's status and switches home itself. The
+ * session must not take that for the monitor's verdict. */
+FN(t_forge, forge)
+{
+    volatile struct uaaf_call_hdr *h = (volatile struct uaaf_call_hdr *)UAAF_CALL_GPA;
+
+    (void)in, (void)in_len, (void)out, (void)out_cap;
+    h->status = UAAF_ETIMEDOUT;
+    __asm__ __volatile__("outl %0, %1" : : "a"(0u), "Nd"((uint16_t)UAAF_SWITCH_PORT) : "memory");
+    return 0;
+}
+UAAF_EXPORT(forge);

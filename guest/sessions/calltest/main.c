@@ -38,6 +38,7 @@ UAAF_IMPORT(testfns, wtext);
 UAAF_IMPORT(testfns, bigout);
 UAAF_IMPORT(testfns, badret);
 UAAF_IMPORT(testfns, puts);
+UAAF_IMPORT(testfns, forge);
 
 static unsigned char inbuf[UAAF_CALL_DATA_MAX];
 static unsigned char outbuf[UAAF_CALL_DATA_MAX];
