@@ -151,7 +151,10 @@ func (m *Monitor) Call(deadline time.Time) (err error) {
 // out of the call area before it prints it.
 func (m *Monitor) outsideCallArea(what string, gpa, size uint64) error {
 	end := gpa + size
-	if end < gpa || (gpa < uaafabi.WindowEnd && end > uaafabi.CallGPA) {
+	switch {
+	case end < gpa:
+		return m.guestFault("%s: pointer %#x+%d wraps around the address space", what, gpa, size)
+	case gpa < uaafabi.WindowEnd && end > uaafabi.CallGPA:
 		return m.guestFault("%s: pointer %#x+%d into the call area", what, gpa, size)
 	}
 	return nil

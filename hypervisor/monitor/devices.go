@@ -96,9 +96,9 @@ type blockDevice struct {
 func openBlock(spec BlockSpec) (_ *blockDevice, err error) {
 	d := &blockDevice{f: spec.File, readOnly: spec.ReadOnly, sectorSize: spec.SectorSize}
 	if d.f == nil {
-		mode := os.O_RDWR
+		mode := os.O_RDWR | unix.O_NONBLOCK // a FIFO must not block the open
 		if spec.ReadOnly {
-			mode = os.O_RDONLY
+			mode = os.O_RDONLY | unix.O_NONBLOCK
 		}
 		if d.f, err = os.OpenFile(spec.Path, mode, 0); err != nil {
 			return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: Could not open backing storage %s: %v", spec.Name, spec.Path, pathReason(err)), Err: err}
@@ -115,6 +115,9 @@ func openBlock(spec BlockSpec) (_ *blockDevice, err error) {
 		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %s: cannot find its size: %v", spec.Name, spec.Path, err), Err: err}
 	}
 	size := fi.Size()
+	if !fi.Mode().IsRegular() && fi.Mode()&os.ModeDevice == 0 {
+		return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %s is not a regular file or a block device", spec.Name, spec.Path)}
+	}
 	if !fi.Mode().IsRegular() {
 		if size, err = d.f.Seek(0, io.SeekEnd); err != nil {
 			return nil, &Error{Kind: ErrConfig, Msg: fmt.Sprintf("%s: %s: cannot find its size: %v", spec.Name, spec.Path, err), Err: err}

@@ -45,8 +45,6 @@ var (
 // DefaultMemSize is the guest memory of one library view.
 const DefaultMemSize = 4 << 20
 
-// preloadTimeout bounds a library's boot to its ready point.
-const preloadTimeout = 30 * time.Second
 
 // Config configures a Runtime.
 type Config struct {
@@ -60,7 +58,19 @@ type Config struct {
 	// set), e.g. from a warm pool; nil creates them on the runtime's own
 	// /dev/kvm.
 	Machines func() (*kvm.Machine, error)
+	// Context, if set, bounds every preload (with PreloadTimeout): when it
+	// is done, a library still booting is stopped and Load fails with its
+	// cause (`uaaf run` cancels it on SIGINT and SIGTERM).
+	Context context.Context
+	// PreloadTimeout bounds one library's boot to its ready point; zero
+	// means DefaultPreloadTimeout.
+	PreloadTimeout time.Duration
 }
+
+// DefaultPreloadTimeout bounds a library's boot to its ready point when
+// Config.PreloadTimeout is zero. Ring-0 guest code is emulated on PVM hosts,
+// so it is generous.
+const DefaultPreloadTimeout = 30 * time.Second
 
 // Runtime loads libraries and starts their instances for one process. It
 // opens the KVM device once, at first use, and shares it (and the CPUID
@@ -84,6 +94,12 @@ func NewRuntime(cfg Config) *Runtime {
 	}
 	if cfg.KVMPath == "" {
 		cfg.KVMPath = kvm.DefaultPath
+	}
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
+	if cfg.PreloadTimeout <= 0 {
+		cfg.PreloadTimeout = DefaultPreloadTimeout
 	}
 	return &Runtime{cfg: cfg}
 }
@@ -201,7 +217,8 @@ func (rt *Runtime) Load(name, path string) (*Library, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrPreload, name, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), preloadTimeout)
+	ctx, cancel := context.WithTimeoutCause(rt.cfg.Context, rt.cfg.PreloadTimeout,
+		fmt.Errorf("it did not report ready within %v", rt.cfg.PreloadTimeout))
 	status, err := m.Run(ctx)
 	cancel()
 	// What the monitor made read-only (text, rodata), plus the trampoline
@@ -209,10 +226,14 @@ func (rt *Runtime) Load(name, path string) (*Library, error) {
 	l.ro = append(m.ReadOnly(), hvt.Range{Start: uaafabi.TrampGPA, End: uaafabi.TrampGPA + guestmem.PageSize})
 	m.Close()
 	switch {
+	case err != nil && context.Cause(ctx) != nil && rt.cfg.Context.Err() == nil:
+		return nil, fmt.Errorf("%w: %s: %w", ErrPreload, name, context.Cause(ctx))
 	case err != nil:
 		return nil, fmt.Errorf("%w: %s: %w", ErrPreload, name, err)
+	case !ready && status == hvt.ExitAbort:
+		return nil, fmt.Errorf("%w: %s aborted before it reported ready (its uaaf_lib_init failed, or it ran out of memory: see its console output)", ErrPreload, name)
 	case !ready:
-		return nil, fmt.Errorf("%w: %s exited with status %d before serving (does it call solo5_app_main instead of being a library?)", ErrPreload, name, status)
+		return nil, fmt.Errorf("%w: %s exited with status %d before it reported ready (a library serves calls from the runtime's loop; does it run solo5_app_main instead?)", ErrPreload, name, status)
 	}
 	l.preload = time.Since(start)
 	ok = true

@@ -23,6 +23,7 @@ UaaF options (sessions that import library functions):
   --eager                         start library instances at bind time, not
                                   at their first call
   --stats                         print JSON run statistics to stderr at exit
+  -v, --verbose                   say which view-switch backend was chosen, and why
 `
 
 // options are the `uaaf run` options for sessions and library functions,
@@ -35,6 +36,7 @@ type options struct {
 	CallTimeout time.Duration
 	Eager       bool
 	Stats       bool
+	Verbose     bool
 }
 
 // libSpec is one --lib NAME=PATH.
@@ -63,6 +65,8 @@ func parseArgs(argv []string) (*monitor.Args, *options, error) {
 			o.Stats = true
 		case w == "--eager":
 			o.Eager = true
+		case w == "--verbose" || w == "-v":
+			o.Verbose = true
 		case valueOptions[key]:
 			if !hasVal {
 				if i+1 >= len(argv) || argv[i+1] == "--" {

@@ -86,8 +86,15 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 		}()
 	}
 
-	r, err := newRunner(args, opts, stderr)
+	if err := checkFDs(); err != nil {
+		return err
+	}
+	r, err := newRunner(ctx, args, opts, stderr)
 	if err != nil {
+		var se signalError
+		if errors.As(err, &se) {
+			return se
+		}
 		return err
 	}
 	if release {
@@ -111,6 +118,25 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 	}
 	if status != 0 {
 		return &command.ExitError{Code: status}
+	}
+	return nil
+}
+
+// minFDs is the open-file limit below which `uaaf run` refuses to start: a
+// guest needs the KVM device, VM and vCPU, its image, an eventfd and the Go
+// runtime's poller, and a session more for each library.
+const minFDs = 32
+
+// checkFDs refuses to run under an open-file limit too low to run
+// anything, with one line, instead of failing half way (or the Go runtime
+// dying when its poller cannot get an fd).
+func checkFDs() error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return nil // nothing to judge by
+	}
+	if rl.Cur < minFDs {
+		return fmt.Errorf("the open-file limit is %d; uaaf run needs at least %d (raise it, e.g. ulimit -n 1024)", rl.Cur, minFDs)
 	}
 	return nil
 }

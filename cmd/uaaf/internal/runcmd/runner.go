@@ -35,7 +35,7 @@ type runner struct {
 
 // newRunner opens the image once, decides from its notes whether it is a
 // session, and loads and binds what argv asked for.
-func newRunner(args *monitor.Args, opts *options, stderr io.Writer) (r *runner, err error) {
+func newRunner(ctx context.Context, args *monitor.Args, opts *options, stderr io.Writer) (r *runner, err error) {
 	r = &runner{args: args, opts: opts}
 	defer func() {
 		if err != nil {
@@ -64,10 +64,15 @@ func newRunner(args *monitor.Args, opts *options, stderr io.Writer) (r *runner, 
 		r.mon, err = monitor.New(cfg)
 		return r, err
 	}
+	// A session's call deadlines are timers, which start the Go runtime's
+	// poller (an epoll instance and an eventfd): start it now, before the
+	// libraries take file descriptors, so that running short of them is an
+	// error here and not a fatal error of the runtime later.
+	time.AfterFunc(time.Hour, func() {}).Stop()
 	if r.sel, err = switcher.Select(opts.Switch, ""); err != nil {
 		return r, err
 	}
-	if opts.Switch == "" || opts.Switch == "auto" {
+	if opts.Verbose {
 		fmt.Fprintf(stderr, "uaaf: switch backend: %s\n", r.sel.Why)
 	}
 	paths := opts.LibPath
@@ -79,7 +84,7 @@ func newRunner(args *monitor.Args, opts *options, stderr io.Writer) (r *runner, 
 		}
 	}
 	r.reg = libvm.NewRegistry(
-		libvm.Config{KVMPath: args.Config.KVMPath, MemSize: opts.LibMemSize, Console: args.Config.Console},
+		libvm.Config{KVMPath: args.Config.KVMPath, MemSize: opts.LibMemSize, Console: args.Config.Console, Context: ctx},
 		libfuncs.Config[*libvm.Library]{Paths: paths})
 	start := time.Now()
 	for _, l := range opts.Libs {
