@@ -45,7 +45,6 @@ var (
 // DefaultMemSize is the guest memory of one library view.
 const DefaultMemSize = 4 << 20
 
-
 // Config configures a Runtime.
 type Config struct {
 	// KVMPath is the KVM device; empty means /dev/kvm.
