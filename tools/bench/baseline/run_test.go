@@ -203,7 +203,10 @@ func TestStartGroupCleansUpOnFailure(t *testing.T) {
 	// later one fail. The sleeping one must be gone after the failure.
 	dir := t.TempDir()
 	pidfile := filepath.Join(dir, "first.pid")
-	p := script(t, `if mkdir "`+dir+`/lock" 2>/dev/null; then echo $$ > "`+pidfile+`"; echo ready; exec sleep 30; fi; exit 4`)
+	// The later ones fail only once the first has written its pid, so
+	// that the failure cannot come before there is something to clean up.
+	p := script(t, `if mkdir "`+dir+`/lock" 2>/dev/null; then echo $$ > "`+pidfile+`.tmp"; mv "`+pidfile+`.tmp" "`+pidfile+`"; echo ready; exec sleep 30; fi; `+
+		`while [ ! -s "`+pidfile+`" ]; do sleep 0.01; done; exit 4`)
 	_, err := StartGroup(context.Background(), []string{p}, 3, "ready")
 	if !errors.Is(err, ErrBaselineFailed) {
 		t.Fatalf("StartGroup: %v, want a failure", err)
