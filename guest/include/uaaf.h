@@ -183,6 +183,9 @@ long uaaf_call(uaaf_fn_t f, const void *in, size_t in_len, void *out,
 uint32_t uaaf_import_count(void);
 const struct uaaf_import *uaaf_import_at(uint32_t i);
 
+/* The view (EPTP index, 1..511) the monitor bound import f to; 0 if none. */
+uint32_t uaaf_view_of(uaaf_fn_t f);
+
 /* Human-readable name of a UAAF_E* code. */
 const char *uaaf_strerror(long err);
 

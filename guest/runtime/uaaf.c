@@ -40,6 +40,11 @@ const struct uaaf_import *uaaf_import_at(uint32_t i)
     return i < uaaf_import_count() ? &__uaaf_imports_start[i] : NULL;
 }
 
+uint32_t uaaf_view_of(uaaf_fn_t f)
+{
+    return f < uaaf_import_count() ? __uaaf_bindings[f].view : 0;
+}
+
 enum rt_uaaf_role rt_uaaf_role(void)
 {
     if (export_count() > 0)

@@ -20,15 +20,16 @@ var functionSource []byte
 var ErrBuild = errors.New("baseline: build failed")
 
 // FunctionExpect is what a run of the function prints and how it exits —
-// the same lines as the demo session prints under uaaf (decoded message,
-// SHA-256, CRC-32, sorted numbers, SUCCESS), so one expectation checks both.
+// the same lines as the demo session prints under uaaf (one per library
+// call, then SUCCESS), so one expectation checks both.
 var FunctionExpect = Expect{
 	ExitCode: 0,
 	Stdout: []string{
-		"Unikernel as a Function: one call, two views.\n",
-		"sha256: 7555635a7179ae9b6d2c25d97752b3ed725c12169b964f2093231c0117947b06\n",
-		"crc32: 90343339\n",
-		"sorted: 0 3 7 7 13 2a 3e8 ffff\n",
+		"demo: one session, four library functions, each in a view of its own\n",
+		"  view 1  base64.b64decode  104 bytes -> 78: \"Unikernel as a Function: one copy of the code, private data for each session.\"\n",
+		"  view 2  sha256.sha256     78 bytes -> 15a34b79...3d76e6fa (as expected)\n",
+		"  view 3  crc32.crc32       78 bytes -> 0x37f49e71 (as expected)\n",
+		"  view 4  sort.sort_u32     [42 7 65535 19 0 1000 7 3] -> [0 3 7 7 19 42 1000 65535]\n",
 		"SUCCESS\n",
 	},
 }
