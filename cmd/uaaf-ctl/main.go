@@ -12,30 +12,26 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/uaaf/uaaf/cmd/internal/cliapp"
 	"github.com/uaaf/uaaf/cmd/internal/command"
-	"github.com/uaaf/uaaf/hypervisor/hvt"
 )
 
 func main() {
-	err := newApp().Run(os.Args)
+	err := cliapp.Run(newApp(), os.Args)
 	os.Exit(command.ExitCode(err, os.Stderr))
 }
 
 func newApp() *cli.App {
-	return &cli.App{
-		Name:    "uaaf",
-		Usage:   "the control side of uaaf: the resident runtime and its tools",
-		Version: fmt.Sprintf("%s (hvt ABI version %d)", command.Version, hvt.ABIVersion),
+	app := &cli.App{
+		Name:  "uaaf",
+		Usage: "the control side of uaaf: the resident runtime and its tools",
 		Commands: []*cli.Command{
 			serveCommand(),
 			benchCommand(),
 		},
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%w (see uaaf --help)", err)
-		},
 	}
+	cliapp.Setup(app)
+	return app
 }
 
 func printf(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }

@@ -6,30 +6,44 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/uaaf/uaaf/cmd/internal/cliapp"
 	"github.com/uaaf/uaaf/cmd/internal/command"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 )
 
 func newApp() *cli.App {
 	app := &cli.App{
-		Name:    "uaaf",
-		Usage:   "run Solo5-hvt unikernels as functions on KVM",
-		Version: fmt.Sprintf("%s (hvt ABI version %d)", command.Version, hvt.ABIVersion),
+		Name:  "uaaf",
+		Usage: "run Solo5-hvt unikernels as functions on KVM",
 		Description: `uaaf runs unikernels built for Solo5's hvt target, unchanged, on a KVM
-monitor written in Go. "uaaf run IMAGE" accepts solo5-hvt's flags.`,
+monitor written in Go ("uaaf run IMAGE" takes solo5-hvt's flags), and runs
+sessions that call library-function unikernels preloaded once and shared:
+one-shot with "uaaf run", or on demand through the resident runtime,
+"uaaf serve", and its client commands.`,
 		Commands: append([]*cli.Command{
 			runCommand(),
 			inspectCommand(),
 			probeCommand(),
+			versionCommand(),
 		}, ctlCommandList()...),
-		HideHelpCommand: true,
-		// Errors are printed once, by main.
-		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%w (see uaaf --help)", err)
+	}
+	cliapp.Setup(app)
+	return app
+}
+
+// versionCommand is `uaaf version`, the same line as `uaaf --version`.
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print uaaf's version and the hvt ABI version it speaks",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("version takes no arguments")
+			}
+			fmt.Fprintln(c.App.Writer, command.VersionLine(hvt.ABIVersion))
+			return nil
 		},
 	}
-	return app
 }
 
 func printf(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }

@@ -66,3 +66,13 @@ func execCtl(args []string) error {
 	err = syscall.Exec(p, append([]string{"uaaf"}, args...), os.Environ())
 	return errors.Join(fmt.Errorf("exec %s", p), err)
 }
+
+// isCtlCommand reports whether uaaf-ctl serves command name.
+func isCtlCommand(name string) bool {
+	for _, c := range ctlCommands {
+		if c.name == name {
+			return true
+		}
+	}
+	return false
+}

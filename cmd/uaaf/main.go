@@ -17,10 +17,14 @@ package main
 import (
 	"os"
 
+	"github.com/uaaf/uaaf/cmd/internal/cliapp"
 	"github.com/uaaf/uaaf/cmd/internal/command"
 )
 
 func main() {
-	err := newApp().Run(os.Args)
+	if len(os.Args) > 2 && os.Args[1] == "help" && isCtlCommand(os.Args[2]) {
+		os.Args = []string{os.Args[0], os.Args[2], "--help"} // uaaf-ctl's help
+	}
+	err := cliapp.Run(newApp(), os.Args)
 	os.Exit(command.ExitCode(err, os.Stderr))
 }

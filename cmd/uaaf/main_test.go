@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uaaf/uaaf/cmd/internal/cliapp"
 	"github.com/uaaf/uaaf/cmd/internal/command"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
@@ -116,20 +117,26 @@ func TestAppErrors(t *testing.T) {
 		{"run without kernel", func(*testing.T) []string { return []string{"run"} }, "Missing KERNEL operand"},
 		{"run options only", func(*testing.T) []string { return []string{"run", "--mem=32"} }, "Missing KERNEL operand"},
 		{"run unknown option", func(*testing.T) []string { return []string{"run", "--bogus=1", "x.hvt"} }, "Invalid option: `--bogus=1'"},
-		{"run option without value", func(*testing.T) []string { return []string{"run", "--mem", "x.hvt"} }, "Invalid option"},
+		{"run option without value", func(*testing.T) []string { return []string{"run", "--mem"} }, "--mem needs a value: --mem=VALUE or --mem VALUE (see uaaf run --help)"},
+		{"run option eats the kernel", func(*testing.T) []string { return []string{"run", "--mem", "x.hvt"} }, "Missing KERNEL operand; usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...] (see uaaf run --help)"},
 		{"run bad mem", func(*testing.T) []string { return []string{"run", "--mem=lots", "x.hvt"} }, "Malformed argument to --mem"},
 		{"run missing file", func(*testing.T) []string { return []string{"run", "/nonexistent/uaaf-test.hvt"} }, "Could not open"},
 		{"run not ELF", func(t *testing.T) []string { return []string{"run", notELF(t)} }, "no ELF magic"},
 		{"inspect missing file", func(*testing.T) []string { return []string{"inspect", "/nonexistent/uaaf-test.hvt"} }, "Could not open"},
 		{"inspect not ELF", func(t *testing.T) []string { return []string{"inspect", notELF(t)} }, "no ELF magic"},
 		{"inspect without image", func(*testing.T) []string { return []string{"inspect"} }, "exactly one IMAGE"},
+		{"inspect a directory", func(t *testing.T) []string { return []string{"inspect", t.TempDir()} }, ": not a regular file"},
+		{"inspect unknown flag", func(*testing.T) []string { return []string{"inspect", "--wrong", "x"} }, "flag provided but not defined: -wrong (see uaaf inspect --help)"},
+		{"probe with an argument", func(*testing.T) []string { return []string{"probe", "extra"} }, `probe takes no arguments (got "extra"; see uaaf probe --help)`},
+		{"version with an argument", func(*testing.T) []string { return []string{"version", "x"} }, "version takes no arguments"},
+		{"unknown command", func(*testing.T) []string { return []string{"frobnicate"} }, `unknown command "frobnicate"; the commands are: run, inspect, probe, version, serve, bench (see uaaf --help)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := newApp()
 			var stdout, stderr bytes.Buffer
 			app.Writer, app.ErrWriter = &stdout, &stderr
-			err := app.Run(append([]string{"uaaf"}, tt.args(t)...))
+			err := cliapp.Run(app, append([]string{"uaaf"}, tt.args(t)...))
 			if err == nil {
 				t.Fatalf("Run succeeded; stdout %q", stdout.String())
 			}
@@ -162,10 +169,14 @@ func TestAppInfo(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--help"}, []string{"uaaf", "run", "inspect", "probe", "--version"}},
-		{[]string{"--version"}, []string{"uaaf version " + command.Version, abi}},
+		{[]string{"--version"}, []string{"uaaf " + command.Version + " (" + abi + ")\n"}},
+		{[]string{"version"}, []string{"uaaf " + command.Version + " (" + abi + ")\n"}},
+		{[]string{"help", "run"}, []string{"usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...]", "--block:NAME=PATH", "--lib NAME=PATH"}},
+		{[]string{"help", "inspect"}, []string{"uaaf inspect", "IMAGE"}},
+		{[]string{"help"}, []string{"run", "inspect", "probe", "serve"}},
 		{[]string{"run", "--help"}, []string{"usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...]", "--block:NAME=PATH", "--net:NAME=@FD", "--dumpcore=DIR"}},
 		{[]string{"run", "--mem=32", "--help", "x.hvt"}, []string{"usage: uaaf run"}},
-		{[]string{"run", "--version"}, []string{"uaaf " + command.Version + ": " + abi}},
+		{[]string{"run", "--version"}, []string{"uaaf " + command.Version + " (" + abi + ")\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
@@ -348,7 +359,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "missing file", args: func(*testing.T) []string { return []string{"run", "/nonexistent/uaaf-test.hvt"} }, code: 1, errSub: "Could not open"},
 		{name: "not ELF", args: func(t *testing.T) []string { return []string{"run", notELF(t)} }, code: 1, errSub: "invalid or unsupported executable"},
 		{name: "inspect bad file", args: func(t *testing.T) []string { return []string{"inspect", notELF(t)} }, code: 1, errSub: "invalid or unsupported executable"},
-		{name: "version", args: func(*testing.T) []string { return []string{"--version"} }, stdout: []string{"uaaf version"}},
+		{name: "version", args: func(*testing.T) []string { return []string{"--version"} }, stdout: []string{"uaaf ", " (hvt ABI version 2)\n"}},
 		{name: "exitcode 42", kvm: true, args: func(t *testing.T) []string {
 			return []string{"run", "--mem=32", kvmtest.GuestImage(t, "exitcode"), "42"}
 		}, code: 42, stdout: []string{"exiting with 42"}},

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -22,6 +21,9 @@ func probeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("probe takes no arguments (got %q; see uaaf probe --help)", c.Args().First())
+			}
 			r := probeHost(c.String("kvm-device"))
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
@@ -53,13 +55,13 @@ type probeReport struct {
 
 func probeHost(dev string) probeReport {
 	r := probeReport{KVMDevice: dev, Capabilities: map[string]int{}}
-	flags := cpuFlags()
+	flags := switcher.CPUFlags()
 	for _, f := range []string{"vmx", "svm", "hypervisor", "ept", "vpid"} {
 		if flags[f] {
 			r.CPUFlags = append(r.CPUFlags, f)
 		}
 	}
-	r.Backend = kvmBackend(flags)
+	r.Backend = switcher.Host()
 	sys, err := kvm.Open(dev)
 	if err != nil {
 		r.KVMError = err.Error()
@@ -81,55 +83,11 @@ func probeHost(dev string) probeReport {
 	return r
 }
 
-// cpuFlags reads the host CPU's feature flags from /proc/cpuinfo.
-func cpuFlags() map[string]bool {
-	flags := map[string]bool{}
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return flags
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || strings.TrimSpace(k) != "flags" {
-			continue
-		}
-		for _, f := range strings.Fields(v) {
-			flags[f] = true
-		}
-		break
-	}
-	return flags
-}
-
-// kvmBackend names the KVM implementation behind /dev/kvm from the loaded
-// kernel modules (or built-in module directories) and CPU flags.
-func kvmBackend(flags map[string]bool) string {
-	has := func(m string) bool { _, err := os.Stat("/sys/module/" + m); return err == nil }
-	switch {
-	case has("kvm_pvm"):
-		return "pvm"
-	case has("kvm_intel"):
-		return "vmx"
-	case has("kvm_amd"):
-		return "svm"
-	case flags["vmx"]:
-		return "vmx"
-	case flags["svm"]:
-		return "svm"
-	}
-	return "unknown"
-}
-
 // vmfuncUsable says whether the vmfunc switch backend could run here, and why
 // not when it cannot.
-func vmfuncUsable(backend string) (bool, string) {
-	switch backend {
-	case "pvm":
-		return false, "KVM here is PVM (kvm_pvm): guests run without VMX, so there is no EPT and no VMFUNC"
-	case "svm":
-		return false, "AMD SVM has no VMFUNC instruction"
-	case "unknown":
-		return false, "no VMX: /dev/kvm is not backed by Intel VT-x"
+func vmfuncUsable(host string) (bool, string) {
+	if why := switcher.NoVMFUNC(host); why != "" {
+		return false, why
 	}
 	if err := switcher.Probe(""); err != nil {
 		return false, err.Error()

@@ -17,7 +17,8 @@ func runCommand() *cli.Command {
 		ArgsUsage: "[OPTIONS] [--] KERNEL [ARGS...]",
 		// solo5-hvt's flags (--block:NAME=PATH …) are not urfave/cli
 		// syntax; monitor.ParseArgs parses them.
-		SkipFlagParsing: true,
+		SkipFlagParsing:    true,
+		CustomHelpTemplate: runcmd.Usage,
 		Action: func(c *cli.Context) error {
 			return runcmd.Main(c.App.Writer, c.App.ErrWriter, c.Args().Slice())
 		},

@@ -1,6 +1,8 @@
 package monitor
 
 import (
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+
 	"fmt"
 	"strconv"
 	"strings"
@@ -39,11 +41,36 @@ type Args struct {
 	Help, Version bool
 }
 
+// usageLine ends the message of a command line without KERNEL.
+const usageLine = "usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...] (see uaaf run --help)"
+
+// takesValue reports whether option key (without "=") needs a value, which
+// may then be the next word ("--mem 32" as well as solo5-hvt's "--mem=32").
+func takesValue(key string) bool {
+	switch {
+	case strings.Contains(key, "="):
+		return false
+	case key == "--mem", key == "--dumpcore":
+		return true
+	}
+	for _, p := range []string{"--block:", "--block-sector-size:", "--net:", "--net-mac:"} {
+		if strings.HasPrefix(key, p) && len(key) > len(p) {
+			return true
+		}
+	}
+	return false
+}
+
 // ParseArgs parses solo5-hvt's command line: options, then KERNEL (the first
 // word not starting with '-', or the word after "--"), then the guest's
-// arguments. Errors wrap ErrUsage and read like solo5-hvt's.
+// arguments. An option's value may also be the next word ("--mem 32").
+// Errors wrap ErrUsage and read like solo5-hvt's.
 func ParseArgs(argv []string) (*Args, error) {
 	a := &Args{}
+	argv, err := joinValues(argv)
+	if err != nil {
+		return nil, err
+	}
 	kernel := -1
 	for i, w := range argv {
 		if w == "--" {
@@ -66,7 +93,7 @@ func ParseArgs(argv []string) (*Args, error) {
 		}
 	}
 	if kernel < 0 {
-		return nil, usageErr("Missing KERNEL operand")
+		return nil, usageErr("Missing KERNEL operand; " + usageLine)
 	}
 	a.Config.Kernel = argv[kernel]
 	a.Config.Args = append([]string(nil), argv[kernel+1:]...)
@@ -100,6 +127,27 @@ func ParseArgs(argv []string) (*Args, error) {
 	return a, nil
 }
 
+// joinValues rewrites "KEY VALUE" into "KEY=VALUE" for the options that
+// take a value, up to KERNEL.
+func joinValues(argv []string) ([]string, error) {
+	out := make([]string, 0, len(argv))
+	for i := 0; i < len(argv); i++ {
+		w := argv[i]
+		if w == "--" || !strings.HasPrefix(w, "-") {
+			return append(out, argv[i:]...), nil
+		}
+		if takesValue(w) {
+			if i+1 >= len(argv) || argv[i+1] == "--" {
+				return nil, usageErr(fmt.Sprintf("%s needs a value: %s=VALUE or %s VALUE (see uaaf run --help)", w, w, w))
+			}
+			w += "=" + argv[i+1]
+			i++
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
 func (a *Args) option(w string, sectors map[string]uint16, macs map[string]string) error {
 	invalid := usageErr(fmt.Sprintf("Invalid option: `%s' (see uaaf run --help)", w))
 	key, val, hasVal := strings.Cut(w, "=")
@@ -110,7 +158,7 @@ func (a *Args) option(w string, sectors map[string]uint16, macs map[string]strin
 	case key == "--mem":
 		mib, err := strconv.ParseInt(val, 10, 64)
 		if err != nil {
-			return usageErr("Malformed argument to --mem")
+			return memErr(val)
 		}
 		size, adj, err := MemSizeFromMiB(mib)
 		if err != nil {
@@ -227,3 +275,9 @@ func parseMAC(s string) ([6]byte, error) {
 }
 
 func usageErr(msg string) error { return &Error{Kind: ErrUsage, Msg: msg} }
+
+// memErr is solo5-hvt's message for a bad --mem, saying what is valid.
+func memErr(val string) error {
+	return usageErr(fmt.Sprintf("Malformed argument to --mem: %q (want a number of MiB from 1 to %d; it is rounded down to a multiple of 2, at least 2)",
+		val, hvt.MaxMemory>>20))
+}

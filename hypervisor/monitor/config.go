@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
@@ -119,7 +120,7 @@ type NetSpec struct {
 // adjusted reports whether rounding changed the value, so the caller can warn.
 func MemSizeFromMiB(mib int64) (size uint64, adjusted bool, err error) {
 	if mib <= 0 {
-		return 0, false, &Error{Kind: ErrUsage, Msg: "Malformed argument to --mem"}
+		return 0, false, memErr(strconv.FormatInt(mib, 10))
 	}
 	if mib > hvt.MaxMemory>>20 {
 		return 0, false, &Error{Kind: ErrUsage, Msg: fmt.Sprintf(

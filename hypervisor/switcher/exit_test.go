@@ -179,6 +179,12 @@ func TestNewErrors(t *testing.T) {
 
 func TestSelect(t *testing.T) {
 	missing := "/nonexistent/uaaf"
+	// Without the module, the reason is the host's when the host rules
+	// VMFUNC out, and the missing device otherwise.
+	reason := "uaaf device unavailable: /nonexistent/uaaf: no such file or directory (load the uaaf kernel module"
+	if why := NoVMFUNC(Host()); why != "" {
+		reason = why
+	}
 	tests := []struct {
 		request, path string
 		backend       uaafabi.Backend
@@ -186,9 +192,9 @@ func TestSelect(t *testing.T) {
 		err           error
 	}{
 		{request: "exit", path: missing, backend: uaafabi.BackendExit, why: "exit (requested)"},
-		{request: "auto", path: missing, backend: uaafabi.BackendExit, why: "exit (auto: switch backend unavailable: vmfunc: uaaf device unavailable: /nonexistent/uaaf: no such file or directory"},
+		{request: "auto", path: missing, backend: uaafabi.BackendExit, why: "exit (auto: switch backend unavailable: vmfunc: " + reason},
 		{request: "", path: missing, backend: uaafabi.BackendExit, why: "exit (auto: "},
-		{request: "vmfunc", path: missing, err: ErrUnavailable, why: "/nonexistent/uaaf: no such file or directory"},
+		{request: "vmfunc", path: missing, err: ErrUnavailable, why: "switch backend unavailable: vmfunc: " + reason},
 		{request: "fast", path: missing, why: `unknown --switch "fast" (want auto, exit or vmfunc)`},
 	}
 	for _, tt := range tests {
@@ -215,5 +221,23 @@ func TestSelectVMFUNC(t *testing.T) {
 			t.Errorf("Select(%q) = %+v, %v; want vmfunc", req, sel, err)
 		}
 		sel.Close()
+	}
+}
+
+// TestNoVMFUNC: the hosts that can never switch with VMFUNC say why; an
+// Intel VT-x host leaves it to the module.
+func TestNoVMFUNC(t *testing.T) {
+	for host, want := range map[string]string{
+		"pvm":     "KVM here is PVM (kvm_pvm): guests run without VMX, so there is no EPT and no VMFUNC",
+		"svm":     "AMD SVM has no VMFUNC instruction",
+		"unknown": "no VMX: /dev/kvm is not backed by Intel VT-x",
+		"vmx":     "",
+	} {
+		if got := NoVMFUNC(host); got != want {
+			t.Errorf("NoVMFUNC(%q) = %q, want %q", host, got, want)
+		}
+	}
+	if h := Host(); h != "pvm" && h != "vmx" && h != "svm" && h != "unknown" {
+		t.Errorf("Host() = %q", h)
 	}
 }

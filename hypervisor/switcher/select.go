@@ -1,6 +1,7 @@
 package switcher
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -75,6 +76,13 @@ func Probe(path string) error {
 // switching; errors wrap ErrUnavailable with the module's reason.
 func probe(path string) (*vmfunc.Device, error) {
 	dev, err := vmfunc.Open(path)
+	if errors.Is(err, vmfunc.ErrNoDevice) {
+		// No module: where the host itself rules VMFUNC out, say so rather
+		// than advise loading a module that could not help.
+		if why := NoVMFUNC(Host()); why != "" {
+			return nil, fmt.Errorf("%w: vmfunc: %s", ErrUnavailable, why)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}

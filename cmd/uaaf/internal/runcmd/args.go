@@ -9,8 +9,9 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 )
 
-// usage is `uaaf run --help`: solo5-hvt's options, then uaaf's own.
-var usage = monitor.Usage + `
+// Usage is `uaaf run --help` (and `uaaf help run`): solo5-hvt's options,
+// then uaaf's own.
+var Usage = monitor.Usage + `
 UaaF options (sessions that import library functions):
   --lib NAME=PATH                 preload library-function image PATH as NAME
                                   (repeatable; also --lib=NAME=PATH)

@@ -47,11 +47,11 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 		return err
 	}
 	if args.Help {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, Usage)
 		return nil
 	}
 	if args.Version {
-		fmt.Fprintf(stdout, "uaaf %s: hvt ABI version %d\n", command.Version, hvt.ABIVersion)
+		fmt.Fprintln(stdout, command.VersionLine(hvt.ABIVersion))
 		return nil
 	}
 	if args.MemAdjusted {
