@@ -1,0 +1,109 @@
+package seccomp
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// installed records what Install put in place; guarded by installMu.
+var (
+	installMu        sync.Mutex
+	installedMode    = Off
+	installedProfile string
+)
+
+// Install filters every thread of the process, present and future, through
+// profile p: a call outside it kills the process with SIGSYS
+// (SECCOMP_RET_KILL_PROCESS) in Kill mode, or is allowed and logged by the
+// kernel (SECCOMP_RET_LOG) in Log mode; Off installs nothing and returns nil.
+//
+// It sets no_new_privs, then loads the filter with SECCOMP_FILTER_FLAG_TSYNC
+// (Go moves goroutines between OS threads, so a filter on one thread would
+// protect nothing) and SECCOMP_FILTER_FLAG_LOG (kills are logged too). A
+// filter cannot be removed or loosened: call Install once, after all set-up
+// that needs calls outside p and before the first guest instruction. Safe
+// from any goroutine; a second successful call returns ErrInstalled.
+//
+// Errors wrap ErrMode, ErrProfile, ErrInstalled or ErrUnsupported (no
+// seccomp filter mode in this kernel, or one older than Linux 4.14), or the
+// errno of prctl/seccomp.
+func Install(mode Mode, p Profile) error {
+	var def uint32
+	switch mode {
+	case Off:
+		return nil
+	case Kill:
+		def = unix.SECCOMP_RET_KILL_PROCESS
+	case Log:
+		def = unix.SECCOMP_RET_LOG
+	default:
+		return fmt.Errorf("%w %q", ErrMode, mode)
+	}
+	arch, ok := nativeArch()
+	if !ok {
+		return fmt.Errorf("%w: no syscall table for %s", ErrUnsupported, runtime.GOARCH)
+	}
+	filter, err := p.program(arch, def, os.Getpid())
+	if err != nil {
+		return err
+	}
+
+	installMu.Lock()
+	defer installMu.Unlock()
+	if installedMode != Off {
+		return fmt.Errorf("%w (%s, profile %s)", ErrInstalled, installedMode, installedProfile)
+	}
+	if !supported() {
+		return ErrUnsupported
+	}
+	// no_new_privs is a thread attribute until TSYNC copies it to the other
+	// threads: both calls must run on the same thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("seccomp: install %s filter (%s): PR_SET_NO_NEW_PRIVS: %w", p.Name, mode, err)
+	}
+	tid, err := loadFilter(filter, unix.SECCOMP_FILTER_FLAG_TSYNC|unix.SECCOMP_FILTER_FLAG_LOG)
+	switch {
+	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL):
+		return fmt.Errorf("%w: install %s filter (%s): %w", ErrUnsupported, p.Name, mode, err)
+	case err != nil:
+		return fmt.Errorf("seccomp: install %s filter (%s): %w", p.Name, mode, err)
+	case tid != 0:
+		// TSYNC reports a thread it cannot synchronise (one with a filter
+		// of its own) by its id, and installs nothing.
+		return fmt.Errorf("seccomp: install %s filter (%s): thread %d has another filter and cannot be synchronised", p.Name, mode, tid)
+	}
+	installedMode, installedProfile = mode, p.Name
+	return nil
+}
+
+// nativeArch returns the AUDIT_ARCH value of this machine's syscall ABI,
+// the one the profiles' numbers are for: uaaf runs on amd64 only.
+func nativeArch() (uint32, bool) {
+	if runtime.GOARCH == "amd64" {
+		return unix.AUDIT_ARCH_X86_64, true
+	}
+	return 0, false
+}
+
+// supported reports whether the kernel has seccomp's filter mode: asked
+// for strict mode with flags it must refuse, such a kernel says EINVAL
+// (one without seccomp says ENOSYS).
+func supported() bool {
+	_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_STRICT, 1, 0)
+	return e == unix.EINVAL
+}
+
+// Installed returns the mode and profile name of the filter Install put in
+// place in this process, or Off and "" if none. Safe from any goroutine.
+func Installed() (Mode, string) {
+	installMu.Lock()
+	defer installMu.Unlock()
+	return installedMode, installedProfile
+}
