@@ -15,6 +15,7 @@ import (
 
 	"github.com/uaaf/uaaf/cmd/internal/command"
 	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/session/api"
 	"github.com/uaaf/uaaf/session/daemon"
 )
@@ -60,6 +61,7 @@ libraries and images must be loaded again (--config) after a restart.`,
 			&cli.Int64Flag{Name: "max-console", Value: 1 << 20, Usage: "console `BYTES` kept per session"},
 			&cli.StringFlag{Name: "switch", Value: "auto", Usage: "view-switch backend: auto, exit, vmfunc"},
 			&cli.DurationFlag{Name: "retain", Value: 10 * time.Minute, Usage: "how long the record of an ended session nobody deleted is kept"},
+			&cli.StringFlag{Name: "seccomp", Value: "kill", Usage: "system-call filters: each session's vCPU thread gets the runner allowlist and the process the daemon's; a call outside them kills the daemon (kill), is logged (log), or nothing is filtered (off)"},
 		},
 		Action: serve,
 	}
@@ -120,6 +122,10 @@ func serve(c *cli.Context) error {
 	if pool == "" {
 		pool = fmt.Sprintf("fixed=%d", c.Int("pool-size"))
 	}
+	mode, err := seccomp.ParseMode(c.String("seccomp"))
+	if err != nil {
+		return fmt.Errorf("--seccomp wants kill, log or off, got %q", c.String("seccomp"))
+	}
 	if c.Int("lib-mem") < 2 || c.Int("lib-mem") > 4096 {
 		return fmt.Errorf("--lib-mem wants MiB from 2 to 4096, got %d", c.Int("lib-mem"))
 	}
@@ -128,7 +134,7 @@ func serve(c *cli.Context) error {
 		LibMemSize: uint64(c.Int("lib-mem")) << 20 &^ (2<<20 - 1), KeepAlive: keep, Queue: c.String("queue"), Pool: pool,
 		MaxSessions: c.Int("max-sessions"), MaxQueued: c.Int("max-queued"), MaxPerImage: c.Int("max-per-image"),
 		MemMiB: c.Int("mem"), Timeout: c.Duration("timeout"), CallTimeout: c.Duration("call-timeout"),
-		MaxConsole: c.Int64("max-console"), Retain: c.Duration("retain"), Logger: log,
+		MaxConsole: c.Int64("max-console"), Retain: c.Duration("retain"), Logger: log, Seccomp: mode,
 	}
 	if tr, err := kvmtrace.New(kvmtrace.UserspaceExit); err == nil {
 		defer tr.Close()
@@ -173,6 +179,16 @@ func serve(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Set-up is done (libraries preloaded, eBPF loaded, sockets bound): the
+	// whole process takes the daemon's allowlist now, before any session
+	// runs; each session's vCPU thread adds the tighter runner allowlist.
+	if err := seccomp.Install(mode, seccomp.Daemon); err != nil {
+		d.Close()
+		for _, l := range ls {
+			l.Close()
+		}
+		return fmt.Errorf("%w (run with --seccomp=off to run without filters)", err)
+	}
 	where := "unix:" + c.String("socket")
 	if len(ls) > 1 {
 		where += " tcp:" + ls[1].Addr().String()

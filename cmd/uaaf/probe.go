@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/uaaf/uaaf/hypervisor/kvm"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 )
 
@@ -51,6 +52,7 @@ type probeReport struct {
 	VMFUNCReason string         `json:"vmfunc_reason"`
 	Switch       string         `json:"switch"`
 	SwitchReason string         `json:"switch_reason"`
+	Seccomp      bool           `json:"seccomp"` // the kernel can filter system calls (uaaf run and serve do by default)
 }
 
 func probeHost(dev string) probeReport {
@@ -76,6 +78,7 @@ func probeHost(dev string) probeReport {
 	}
 	r.VMFUNC, r.VMFUNCReason = vmfuncUsable(r.Backend)
 	// What `uaaf run --switch=auto` would pick, and why.
+	r.Seccomp = seccomp.Available()
 	if sel, err := switcher.Select("auto", ""); err == nil {
 		r.Switch, r.SwitchReason = string(sel.Backend), sel.Why
 		sel.Close()
@@ -118,4 +121,9 @@ func printProbe(w io.Writer, r probeReport) {
 		printf(w, "vmfunc:      unavailable: %s\n", r.VMFUNCReason)
 	}
 	printf(w, "switch:      %s\n", r.SwitchReason)
+	if r.Seccomp {
+		printf(w, "seccomp:     available (uaaf run and uaaf serve filter system calls unless --seccomp=off)\n")
+	} else {
+		printf(w, "seccomp:     unavailable: this kernel cannot filter system calls (run with --seccomp=off)\n")
+	}
 }

@@ -66,6 +66,12 @@ type Config struct {
 	// Hooks add UaaF behaviour (sessions, library preload) to the guest;
 	// the zero value adds none.
 	Hooks Hooks
+	// Confine, if set, is called on the vCPU thread just before the guest's
+	// first instruction (after every hook) to confine that thread (a
+	// seccomp filter of its own, seccomp.InstallThread); an error ends Run.
+	// The thread then stays locked to Run's goroutine, and ends when that
+	// goroutine does: call Run from a goroutine that exits afterwards.
+	Confine func() error
 }
 
 // Hooks add to an hvt guest what plain hvt does not have: a UaaF session

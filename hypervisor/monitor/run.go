@@ -43,6 +43,12 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 			return 0, err
 		}
 	}
+	if m.cfg.Confine != nil {
+		v.KeepLocked()
+		if err := m.cfg.Confine(); err != nil {
+			return 0, &Error{Kind: ErrHost, Msg: "confine the vCPU thread: " + err.Error(), Err: err}
+		}
+	}
 	stopWatch := context.AfterFunc(ctx, m.Stop)
 	defer stopWatch()
 

@@ -84,6 +84,9 @@ var runLoop = []Rule{
 	// close: a vCPU fd and run page at the end of Run (release path), an
 	// instance's VM and vCPU fds when a library instance is discarded.
 	{Syscall: unix.SYS_CLOSE},
+	// fstat: the host memory of a library's pristine image (the blocks of
+	// its memfd), for `uaaf run --stats` and the daemon's metrics.
+	{Syscall: unix.SYS_FSTAT},
 	// munmap: a vCPU's kvm_run page on Close; a discarded library
 	// instance's private RAM.
 	{Syscall: unix.SYS_MUNMAP},

@@ -34,10 +34,25 @@ var ErrStopped = errors.New("vcpu: stopped")
 type Runner struct {
 	K *kvm.VCPU
 
-	mu      sync.Mutex // serialises Stop's use of K and tid with Start and Close
-	tid     int        // OS thread running the vCPU, 0 before Start
-	closed  bool       // Close has run; K must not be touched
-	stopped atomic.Bool
+	mu         sync.Mutex // serialises Stop's use of K and tid with Start and Close
+	tid        int        // OS thread running the vCPU, 0 before Start
+	closed     bool       // Close has run; K must not be touched
+	keepLocked bool       // Close leaves the thread locked (KeepLocked)
+	stopped    atomic.Bool
+}
+
+// KeepLocked makes Close leave the OS thread locked to its goroutine, so
+// that the thread ends when the goroutine does instead of going back to
+// the Go scheduler: for a thread that was confined (a seccomp filter of
+// its own) and must never run other goroutines. Call it from the goroutine
+// that called Start.
+func (v *Runner) KeepLocked() { v.keepLocked = true }
+
+// Tid returns the OS thread running the vCPU (0 before Start).
+func (v *Runner) Tid() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.tid
 }
 
 // New wraps k.
@@ -106,7 +121,7 @@ func (v *Runner) Close() error {
 	}
 	v.closed = true
 	err := v.K.Close()
-	started := v.tid != 0
+	started := v.tid != 0 && !v.keepLocked
 	v.tid = 0
 	v.mu.Unlock()
 	if started {

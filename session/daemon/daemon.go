@@ -31,6 +31,7 @@ import (
 
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/libfuncs"
 	"github.com/uaaf/uaaf/libfuncs/libvm"
@@ -103,6 +104,11 @@ type Options struct {
 	// KernelExits, if set, reads the kernel's count of KVM exits to user
 	// space (kvmtrace), for /metrics.
 	KernelExits func() (uint64, bool)
+	// Seccomp confines every session's vCPU thread — the thread that runs
+	// the guest and serves its exits and library calls — to the
+	// seccomp.Runner allowlist (Kill or Log); Off (the zero value) leaves
+	// them unfiltered. The threads end with their sessions.
+	Seccomp seccomp.Mode
 }
 
 // Daemon is the resident runtime. Create it with New and release it with
@@ -168,6 +174,9 @@ func New(opts Options) (d *Daemon, err error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = sched.RealClock{}
+	}
+	if opts.Seccomp == "" {
+		opts.Seccomp = seccomp.Off
 	}
 	d = &Daemon{opts: opts, log: opts.Logger, clock: opts.Clock, table: session.NewTable(), events: newHub(),
 		images: map[string]*image{}, paths: map[pathKey]*image{}, sessions: map[uint64]*sess{},

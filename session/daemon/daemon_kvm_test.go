@@ -11,12 +11,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/session/api"
 )
 
@@ -542,5 +545,55 @@ func TestKeepAlive(t *testing.T) {
 	}
 	if !found {
 		t.Error("no library.unloaded event")
+	}
+}
+
+// TestConfinedThreads: each running session's vCPU thread carries a
+// seccomp filter of its own (the Runner allowlist), while the rest of the
+// process — here the test itself — carries none; the thread ends with its
+// session.
+func TestConfinedThreads(t *testing.T) {
+	td := startDaemon(t, Options{})
+	// KVM's own workers (kvm-nx-lpage-recovery, one per VM, started by
+	// the first KVM_RUN) are tasks of the process too and inherit the
+	// filter of the thread that started them; they run only kernel code,
+	// so count the process's own threads. The main thread cannot end: when
+	// a session ran on it, the Go runtime parks it for good instead (it
+	// never runs Go code again), so once the sessions ended it is not
+	// counted either.
+	confined := func(main bool) int {
+		n := 0
+		ents, _ := os.ReadDir("/proc/self/task")
+		for _, e := range ents {
+			tid, _ := strconv.Atoi(e.Name())
+			comm, _ := os.ReadFile("/proc/self/task/" + e.Name() + "/comm")
+			if f, err := seccomp.ThreadFilters(tid); err == nil && f > 0 && !strings.HasPrefix(string(comm), "kvm-") && (main || tid != os.Getpid()) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := confined(false); n != 0 {
+		t.Fatalf("%d confined threads before any session", n)
+	}
+	wedged := confined(true) // the main thread, parked by an earlier test's session
+	want := 3 + wedged
+	var ids []uint64
+	for range 3 {
+		var s api.Session
+		td.must(t, "POST", "/v1/sessions", api.SessionSpec{Image: "idle", Start: true}, http.StatusCreated, &s)
+		ids = append(ids, s.ID)
+	}
+	if !waitFor(30*time.Second, func() bool { return confined(true) == want }) {
+		t.Fatalf("%d confined threads with three idle sessions, want %d", confined(true), want)
+	}
+	if self, _ := seccomp.ThreadFilters(syscall.Gettid()); self != 0 {
+		t.Errorf("the test's own thread has %d filters", self)
+	}
+	for _, id := range ids {
+		td.must(t, "DELETE", fmt.Sprintf("/v1/sessions/%d", id), nil, http.StatusNoContent, nil)
+	}
+	if !waitFor(10*time.Second, func() bool { return confined(false) == 0 }) {
+		t.Errorf("%d confined threads after the sessions ended, want 0 (their threads end with them)", confined(false))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/session/api"
 )
 
@@ -44,6 +45,9 @@ func startDaemon(t *testing.T, opts Options) *testDaemon {
 	}
 	if opts.Switch == "" {
 		opts.Switch = "exit"
+	}
+	if opts.Seccomp == "" {
+		opts.Seccomp = seccomp.Kill // every test runs its guests under the filter
 	}
 	d, err := New(opts)
 	if err != nil {

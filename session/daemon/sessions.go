@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
 	"github.com/uaaf/uaaf/session"
 	"github.com/uaaf/uaaf/session/api"
@@ -109,6 +110,9 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 		callTimeout = time.Duration(spec.Limits.CallTimeoutMs) * time.Millisecond
 	}
 	mc := monitor.Config{Args: spec.Args, Console: ss.console, Log: &sessionLog{d: d, s: ss}, KVMPath: d.opts.KVMPath}
+	if mode := d.opts.Seccomp; mode != seccomp.Off {
+		mc.Confine = func() error { return seccomp.InstallThread(mode, seccomp.Runner) }
+	}
 	if im.input {
 		if ss.input, err = newInput(spec.Input); err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 )
 
 // Usage is `uaaf run --help` (and `uaaf help run`): solo5-hvt's options,
@@ -25,6 +26,10 @@ UaaF options (sessions that import library functions):
                                   at their first call
   --stats                         print JSON run statistics to stderr at exit
   -v, --verbose                   say which view-switch backend was chosen, and why
+  --seccomp=kill|log|off          confine uaaf to its allowlist of system calls
+                                  before the guest's first instruction: a call
+                                  outside it kills uaaf (kill, the default), is
+                                  logged by the kernel (log), or no filter (off)
 `
 
 // options are the `uaaf run` options for sessions and library functions,
@@ -38,6 +43,7 @@ type options struct {
 	Eager       bool
 	Stats       bool
 	Verbose     bool
+	Seccomp     seccomp.Mode
 }
 
 // libSpec is one --lib NAME=PATH.
@@ -46,13 +52,14 @@ type libSpec struct{ Name, Path string }
 // valueOptions take a value, either as --opt=value or as the next word.
 var valueOptions = map[string]bool{
 	"--lib": true, "--lib-path": true, "--switch": true, "--call-timeout": true, "--lib-mem": true,
+	"--seccomp": true,
 }
 
 // parseArgs parses a `uaaf run` command line: uaaf's own options, wherever
 // they stand before KERNEL, and solo5-hvt's, which monitor.ParseArgs parses
 // from what is left. Errors wrap monitor.ErrUsage.
 func parseArgs(argv []string) (*monitor.Args, *options, error) {
-	o := &options{}
+	o := &options{Seccomp: seccomp.Kill}
 	var rest []string
 	for i := 0; i < len(argv); i++ {
 		w := argv[i]
@@ -123,6 +130,12 @@ func (o *options) set(key, val string) error {
 		default:
 			return usageErr(fmt.Sprintf("--switch wants auto, exit or vmfunc, got %q", val))
 		}
+	case "--seccomp":
+		m, err := seccomp.ParseMode(val)
+		if err != nil {
+			return usageErr(fmt.Sprintf("--seccomp wants kill, log or off, got %q", val))
+		}
+		o.Seccomp = m
 	case "--call-timeout":
 		d, err := time.ParseDuration(val)
 		if err != nil || d <= 0 {

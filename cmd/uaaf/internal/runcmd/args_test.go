@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -20,15 +21,18 @@ func TestParseArgs(t *testing.T) {
 		err   string
 	}{
 		{name: "lib as two words", argv: []string{"--lib", "sha=/l/sha.hvt", "s.hvt"},
-			want: options{Libs: []libSpec{{"sha", "/l/sha.hvt"}}}},
+			want: options{Seccomp: seccomp.Kill, Libs: []libSpec{{"sha", "/l/sha.hvt"}}}},
 		{name: "lib with =", argv: []string{"--lib=sha=/l/sha.hvt", "--lib", "crc=c.hvt", "s.hvt"},
-			want: options{Libs: []libSpec{{"sha", "/l/sha.hvt"}, {"crc", "c.hvt"}}}},
+			want: options{Seccomp: seccomp.Kill, Libs: []libSpec{{"sha", "/l/sha.hvt"}, {"crc", "c.hvt"}}}},
 		{name: "lib path, switch, timeout, flags", argv: []string{"--lib-path", "/a:/b::/c", "--switch=exit", "--call-timeout", "250ms", "--lib-mem=8", "--eager", "--stats", "s.hvt"},
-			want: options{LibPath: []string{"/a", "/b", "/c"}, Switch: "exit", CallTimeout: 250 * time.Millisecond, LibMemSize: 8 << 20, Eager: true, Stats: true}},
+			want: options{Seccomp: seccomp.Kill, LibPath: []string{"/a", "/b", "/c"}, Switch: "exit", CallTimeout: 250 * time.Millisecond, LibMemSize: 8 << 20, Eager: true, Stats: true}},
 		{name: "mixed with solo5-hvt options", argv: []string{"--block:d=/x", "--lib", "a=b", "--", "s.hvt", "--lib", "g"},
-			want: options{Libs: []libSpec{{"a", "b"}}}, blk: "/x", gargs: []string{"--lib", "g"}},
-		{name: "lib-mem rounded down", argv: []string{"--lib-mem=5", "s.hvt"}, want: options{LibMemSize: 4 << 20}},
-		{name: "after KERNEL: guest arguments", argv: []string{"s.hvt", "--lib", "--stats"}, gargs: []string{"--lib", "--stats"}},
+			want: options{Seccomp: seccomp.Kill, Libs: []libSpec{{"a", "b"}}}, blk: "/x", gargs: []string{"--lib", "g"}},
+		{name: "lib-mem rounded down", argv: []string{"--lib-mem=5", "s.hvt"}, want: options{Seccomp: seccomp.Kill, LibMemSize: 4 << 20}},
+		{name: "after KERNEL: guest arguments", argv: []string{"s.hvt", "--lib", "--stats"}, want: options{Seccomp: seccomp.Kill}, gargs: []string{"--lib", "--stats"}},
+		{name: "seccomp", argv: []string{"--seccomp=log", "s.hvt"}, want: options{Seccomp: seccomp.Log}},
+		{name: "seccomp off, two words", argv: []string{"--seccomp", "off", "s.hvt"}, want: options{Seccomp: seccomp.Off}},
+		{name: "bad seccomp", argv: []string{"--seccomp=strict", "s.hvt"}, err: `--seccomp wants kill, log or off, got "strict"`},
 		{name: "lib value missing", argv: []string{"--lib", "--", "s.hvt"}, err: "--lib needs a value"},
 		{name: "lib value missing at the end", argv: []string{"--lib-path"}, err: "--lib-path needs a value"},
 		{name: "lib not NAME=PATH", argv: []string{"--lib", "sha", "s.hvt"}, err: "--lib wants NAME=PATH"},

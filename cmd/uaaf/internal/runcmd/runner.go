@@ -12,7 +12,9 @@ import (
 
 	"github.com/uaaf/uaaf/cmd/uaaf/internal/prestart"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
+	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/hypervisor/switcher"
 	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 	"github.com/uaaf/uaaf/libfuncs"
@@ -30,6 +32,7 @@ type runner struct {
 	sess    *session.Session // session
 	reg     *libvm.Registry
 	sel     *switcher.Selection
+	kvm     *kvm.System // the library instances' device, opened before the filter
 	preload time.Duration
 }
 
@@ -83,8 +86,22 @@ func newRunner(ctx context.Context, args *monitor.Args, opts *options, stderr io
 			}
 		}
 	}
+	// Library instances start at a session's first call, under the seccomp
+	// filter, which allows no open(2): their KVM device is opened now.
+	kvmPath := args.Config.KVMPath
+	if kvmPath == "" {
+		kvmPath = kvm.DefaultPath
+	}
+	if r.kvm, err = kvm.Open(kvmPath); err != nil {
+		return r, fmt.Errorf("KVM: %w (is KVM enabled, and may this user open %s?)", err, kvmPath)
+	}
+	cpuid, err := r.kvm.SupportedCPUID()
+	if err != nil {
+		return r, fmt.Errorf("KVM: %w", err)
+	}
 	r.reg = libvm.NewRegistry(
-		libvm.Config{KVMPath: args.Config.KVMPath, MemSize: opts.LibMemSize, Console: args.Config.Console, Context: ctx},
+		libvm.Config{KVMPath: args.Config.KVMPath, MemSize: opts.LibMemSize, Console: args.Config.Console, Context: ctx,
+			Machines: func() (*kvm.Machine, error) { return r.kvm.NewMachine(cpuid) }},
 		libfuncs.Config[*libvm.Library]{Paths: paths})
 	start := time.Now()
 	for _, l := range opts.Libs {
@@ -111,7 +128,23 @@ func withPrestarted(cfg monitor.Config) monitor.Config {
 	return cfg
 }
 
+// confine installs the seccomp filter (opts.Seccomp) on the whole process,
+// after all set-up and before the guest's first instruction.
+func (r *runner) confine() error {
+	p := seccomp.Runner
+	if r.args.Config.DumpCoreDir != "" {
+		p = seccomp.RunnerDumpCore
+	}
+	if err := seccomp.Install(r.opts.Seccomp, p); err != nil {
+		return fmt.Errorf("%w (run with --seccomp=off to run without the filter)", err)
+	}
+	return nil
+}
+
 func (r *runner) Run(ctx context.Context) (int, error) {
+	if err := r.confine(); err != nil {
+		return 0, err
+	}
 	if r.sess != nil {
 		return r.sess.Run(ctx)
 	}
@@ -130,6 +163,9 @@ func (r *runner) Close() {
 	}
 	if r.sel != nil {
 		r.sel.Close()
+	}
+	if r.kvm != nil {
+		r.kvm.Close()
 	}
 	r.img.Close()
 }
@@ -158,6 +194,7 @@ type runStats struct {
 	Calls      *switcher.Stats    `json:"calls,omitempty"`
 	Session    *session.Row       `json:"session,omitempty"`
 	Functions  []funcStats        `json:"functions,omitempty"`
+	Seccomp    string             `json:"seccomp"` // the filter in place: off, or "MODE (profile NAME)"
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -183,6 +220,10 @@ func (r *runner) PrintStats(w io.Writer, total time.Duration, status int, runErr
 	}
 	if runErr != nil {
 		out.Error = runErr.Error()
+	}
+	out.Seccomp = "off"
+	if mode, prof := seccomp.Installed(); mode != seccomp.Off {
+		out.Seccomp = fmt.Sprintf("%s (profile %s)", mode, prof)
 	}
 	for nr, n := range st.Hypercalls {
 		if n > 0 {
