@@ -179,10 +179,8 @@ func readAPIError(resp *http.Response) error {
 	var body api.Error
 	if json.Unmarshal(data, &body) == nil && body.Error != "" {
 		e.Message = body.Error
-	} else if s := strings.TrimSpace(string(data)); s != "" && len(s) < 200 {
-		e.Message = fmt.Sprintf("%s: %s", resp.Status, s)
-	} else {
-		e.Message = resp.Status
+	} else if s := strings.TrimSpace(string(data)); s != "" && len(s) < 200 && !strings.ContainsAny(s, "\n") {
+		e.Message = s // not from the daemon, maybe; short enough to show
 	}
 	return e
 }
@@ -234,7 +232,7 @@ func (c *Client) Health(ctx context.Context) (api.Health, error) {
 		return h, fmt.Errorf("client: GET /healthz: read response: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return h, &APIError{Status: resp.StatusCode, Message: "daemon " + h.Status,
+		return h, &APIError{Status: resp.StatusCode, Message: "the daemon is " + h.Status,
 			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	return h, nil

@@ -163,6 +163,11 @@ func TestClient(t *testing.T) {
 		t.Errorf("Invoke exitcode 3 = %+v", r)
 	}
 	invoked := r.ID
+	r, err = c.Invoke(ctx, api.Invoke{Image: kvmtest.GuestImage(t, "digest"), Input: []byte("abc")})
+	must(err)
+	if *r.ExitStatus != 0 || !strings.Contains(r.Output, "bytes: 3\nsha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\ncrc32: 352441c2\n") {
+		t.Errorf("Invoke digest with input: %+v", r)
+	}
 
 	// Events: the kept ones, in order, including the invocation's.
 	es, err := c.Events(ctx, 0)
@@ -197,7 +202,7 @@ func TestClient(t *testing.T) {
 
 	m, err := c.Metrics(ctx)
 	must(err)
-	for _, want := range []string{"uaaf_invocations_total{outcome=\"ok\"} 1\n", "uaaf_invocations_total{outcome=\"exit_nonzero\"} 1\n", "uaaf_session_start_seconds"} {
+	for _, want := range []string{"uaaf_invocations_total{outcome=\"ok\"} 2\n", "uaaf_invocations_total{outcome=\"exit_nonzero\"} 1\n", "uaaf_session_start_seconds"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
 		}
@@ -287,7 +292,7 @@ func TestErrors(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("error %v (%T), want an *APIError", err, err)
 			}
-			if ae.Status != tc.status || !errors.Is(err, tc.is) || !strings.Contains(ae.Message, tc.msg) || err.Error() != ae.Message {
+			if ae.Status != tc.status || !errors.Is(err, tc.is) || !strings.Contains(ae.Message, tc.msg) || !strings.HasSuffix(err.Error(), ": "+ae.Message) {
 				t.Errorf("got %d %q, want %d matching %v with %q", ae.Status, ae.Message, tc.status, tc.is, tc.msg)
 			}
 			for _, other := range []error{client.ErrNotFound, client.ErrConflict, client.ErrInvalid, client.ErrBusy, client.ErrUnavailable, client.ErrUnauthorized, client.ErrNoDaemon} {

@@ -41,8 +41,33 @@ type APIError struct {
 	RetryAfter time.Duration // from Retry-After (429, 503); 0 if absent
 }
 
-// Error returns the daemon's message.
-func (e *APIError) Error() string { return e.Message }
+// Error returns the kind of error its status says, then the daemon's
+// message: "not found: session 7".
+func (e *APIError) Error() string {
+	kind, ok := statusKind[e.Status]
+	if !ok {
+		kind = strings.ToLower(http.StatusText(e.Status))
+		if kind == "" {
+			kind = fmt.Sprintf("HTTP status %d", e.Status)
+		}
+	}
+	if e.Message == "" {
+		return kind
+	}
+	return kind + ": " + e.Message
+}
+
+// statusKind names the statuses the daemon answers with.
+var statusKind = map[int]string{
+	http.StatusBadRequest:            "invalid request",
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusNotFound:              "not found",
+	http.StatusConflict:              "conflict",
+	http.StatusRequestEntityTooLarge: "request too large",
+	http.StatusTooManyRequests:       "busy",
+	http.StatusServiceUnavailable:    "unavailable",
+	http.StatusInternalServerError:   "daemon error",
+}
 
 // Is matches the sentinel of e's status.
 func (e *APIError) Is(target error) bool {
