@@ -5,9 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +21,7 @@ import (
 	"github.com/uaaf/uaaf/cmd/internal/command"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/session/api"
+	"github.com/uaaf/uaaf/session/client"
 	"github.com/uaaf/uaaf/session/client/clienttest"
 	"github.com/uaaf/uaaf/session/daemon"
 )
@@ -222,6 +228,11 @@ func TestClientVerbs(t *testing.T) {
 	}
 	for _, s := range steps {
 		r := uaaf(ctx, s.stdin, nil, s.args...)
+		// The spinning guest's line may take a moment to come.
+		for deadline := time.Now().Add(10 * time.Second); slices.Contains(s.args, "logs") && r.stdout != s.stdout && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+			r = uaaf(ctx, s.stdin, nil, s.args...)
+		}
 		checkLines(t, strings.Join(s.args, " "), r.stdout, s.stdout)
 		if r.code != s.code || r.stderr != "" {
 			t.Errorf("%s: exit %d, stderr %q; want %d and nothing", strings.Join(s.args, " "), r.code, r.stderr, s.code)
@@ -305,27 +316,51 @@ func TestEventsText(t *testing.T) {
 	out := &syncBuffer{}
 	done := make(chan result)
 	go func() { done <- uaaf(evctx, "", out, "events") }()
-	if r := uaaf(ctx, "", nil, "invoke", kvmtest.GuestImage(t, "exitcode"), "3"); r.code != 3 {
-		t.Fatalf("invoke: %+v", r)
+	// Meanwhile, through the client: urfave/cli apps must not run
+	// concurrently (its help flag is a shared global).
+	cl := client.New(srv.Socket)
+	defer cl.Close()
+	if r, err := cl.Invoke(ctx, api.Invoke{Image: kvmtest.GuestImage(t, "exitcode"), Args: []string{"3"}}); err != nil || *r.ExitStatus != 3 {
+		t.Fatalf("invoke: %+v, %v", r, err)
 	}
-	if r := uaaf(ctx, "", nil, "invoke", "--timeout", "10ms", kvmtest.GuestImage(t, "spin")); r.code != 255 {
-		t.Fatalf("invoke: %+v", r)
+	if r, err := cl.Invoke(ctx, api.Invoke{Image: kvmtest.GuestImage(t, "spin"), Limits: api.Limits{TimeoutMs: 10}}); err != nil || r.State != api.StateKilled {
+		t.Fatalf("invoke: %+v, %v", r, err)
 	}
-	for strings.Count(out.String(), "session.deleted") < 2 {
+	for strings.Count(out.String(), "\n") < 8 {
 		time.Sleep(time.Millisecond)
 	}
 	stop()
 	<-done
+	// The daemon publishes a session's end after it wakes its waiters
+	// (sessions.go: close(s.done) before events.publish), so the deletion
+	// by the invocation can come before the exit: its order within a
+	// session is not checked here, only sequence numbers in order and
+	// every event's line.
 	ec, spin := kvmtest.GuestImage(t, "exitcode"), kvmtest.GuestImage(t, "spin")
-	checkLines(t, "events", out.String(), ""+
-		"#1 {t} session.created session=1 image="+ec+"\n"+
-		"#2 {t} session.started session=1 image="+ec+"\n"+
-		"#3 {t} session.exited session=1 image="+ec+" status=3\n"+
-		"#4 {t} session.deleted session=1\n"+
-		"#5 {t} session.created session=2 image="+spin+"\n"+
-		"#6 {t} session.started session=2 image="+spin+"\n"+
-		"#7 {t} session.killed session=2 image="+spin+` detail="timeout: the session ran longer than 10ms"`+"\n"+
-		"#8 {t} session.deleted session=2\n")
+	want := []string{
+		"#{n} {t} session.created session=1 image=" + ec,
+		"#{n} {t} session.started session=1 image=" + ec,
+		"#{n} {t} session.exited session=1 image=" + ec + " status=3",
+		"#{n} {t} session.deleted session=1",
+		"#{n} {t} session.created session=2 image=" + spin,
+		"#{n} {t} session.started session=2 image=" + spin,
+		"#{n} {t} session.killed session=2 image=" + spin + ` detail="timeout: the session ran longer than 10ms"`,
+		"#{n} {t} session.deleted session=2",
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("events: %d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, l := range lines {
+		if !strings.HasPrefix(l, fmt.Sprintf("#%d ", i+1)) {
+			t.Errorf("event line %d: %q", i+1, l)
+		}
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(lines, pattern(w).MatchString) {
+			t.Errorf("no event line like %q in\n%s", w, out.String())
+		}
+	}
 }
 
 // TestLogsFollow follows a session's console from before it starts to its
@@ -340,8 +375,10 @@ func TestLogsFollow(t *testing.T) {
 	}
 	done := make(chan result)
 	go func() { done <- uaaf(ctx, "", nil, "session", "logs", "-f", "1") }()
-	if r := uaaf(ctx, "", nil, "session", "start", "1"); r.code != 0 {
-		t.Fatalf("start: %+v", r)
+	cl := client.New(srv.Socket) // not a second app at once (see TestEventsText)
+	defer cl.Close()
+	if _, err := cl.StartSession(ctx, 1); err != nil {
+		t.Fatalf("start: %v", err)
 	}
 	if r := <-done; r.code != 0 || r.stdout != "uaaf guest: starting, mem 8 MiB\nfollowed\nuaaf guest: exit 0\n" {
 		t.Errorf("logs -f: %+v", r)
@@ -411,4 +448,44 @@ func TestClientVerbErrors(t *testing.T) {
 	if r := uaaf(ctx, "", nil, "ps"); r.stdout != "ID  IMAGE  STATE  VIEWS lib#index(refs, calls)\n" {
 		t.Errorf("ps after the errors: %q", r.stdout)
 	}
+}
+
+// TestEventsResubscribe: cut off for falling behind, `uaaf events`
+// subscribes again from the last event it printed. A stand-in for the
+// daemon serves the two subscriptions.
+func TestEventsResubscribe(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "fake.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ev = `{"seq":%d,"time":"2026-12-06T12:00:00Z","type":"library.loaded","library":"l%d"}` + "\n"
+	var mu sync.Mutex
+	var queries []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		queries = append(queries, r.URL.RawQuery)
+		mu.Unlock()
+		switch r.URL.RawQuery {
+		case "since=1":
+			fmt.Fprintf(w, ev+ev+`{"seq":0,"time":"2026-12-06T12:00:01Z","type":"events.lost"}`+"\n", 2, 2, 3, 3)
+		case "since=3":
+			fmt.Fprintf(w, ev, 4, 4)
+		default:
+			http.Error(w, `{"error":"unexpected"}`, http.StatusBadRequest)
+		}
+	}))
+	srv.Listener = l
+	srv.Start()
+	defer srv.Close()
+	r := uaaf(context.Background(), "", nil, "events", "--socket", sock, "--since", "1")
+	mu.Lock()
+	defer mu.Unlock()
+	if r.code != 0 || r.stderr != "" || fmt.Sprint(queries) != "[since=1 since=3]" {
+		t.Errorf("exit %d, stderr %q, queries %v", r.code, r.stderr, queries)
+	}
+	checkLines(t, "events", r.stdout, ""+
+		"#2 {t} library.loaded library=l2\n"+
+		"#3 {t} library.loaded library=l3\n"+
+		"#4 {t} library.loaded library=l4\n")
 }

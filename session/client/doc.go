@@ -14,10 +14,14 @@
 // # Errors
 //
 // An HTTP error from the daemon is an *APIError (status, the daemon's
-// message, and Retry-After on 429 and 503). It matches the sentinels of
-// this package by status, so a scheduler can write
+// message, and Retry-After on 429 and 503); its text is the kind of error
+// the status says, then the daemon's message ("not found: session 7"). It
+// matches the sentinels of this package by status, so a scheduler can write
 //
-//	if errors.Is(err, client.ErrBusy) { back off for err.(*client.APIError).RetryAfter }
+//	var ae *client.APIError
+//	if errors.Is(err, client.ErrBusy) && errors.As(err, &ae) {
+//		time.Sleep(ae.RetryAfter) // and try again
+//	}
 //
 // A daemon that is not there (no socket file, or nobody listening) gives an
 // error matching ErrNoDaemon whose text is one line telling the user to
@@ -29,4 +33,9 @@
 // closes its connection, which is how long polls (WaitSession) and streams
 // (Console with follow, Events) are abandoned without leaking a goroutine or
 // a connection. A stream must also be closed once done with.
+//
+// # Events
+//
+// Events returns an EventStream, read like a bufio.Scanner (Next, Event,
+// Err, Close); see its documentation for how a stream ends.
 package client
