@@ -28,6 +28,13 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			serveCommand(),
 			benchCommand(),
+			// The client verbs.
+			libCommand(),
+			imageCommand(),
+			sessionCommand(),
+			psCommand(),
+			invokeCommand(),
+			eventsCommand(),
 		},
 	}
 	cliapp.Setup(app)

@@ -23,6 +23,12 @@ import (
 var ctlCommands = []struct{ name, usage string }{
 	{"serve", "run the resident runtime: preload libraries once, start sessions on demand over an HTTP/JSON API"},
 	{"bench", "microbenchmarks: call round trip, session start, cold run (ratios against baselines measured in the same run)"},
+	{"lib", "library functions of the daemon: load, ls, pin, unpin, unload"},
+	{"image", "session images registered with the daemon: add, ls, rm"},
+	{"session", "sessions of the daemon, step by step: create, start, ls, get, wait, kill, rm, logs"},
+	{"ps", "the S-F table: each session with its EPTP list, as lib#index(refs, calls)"},
+	{"invoke", "run a session on the daemon to its end: its console on stdout, its exit status as uaaf's"},
+	{"events", "follow the daemon's events (sessions created, started, exited …; libraries loaded, instantiated, unloaded)"},
 }
 
 // ctlEnv names the uaaf-ctl binary to use instead of the one next to uaaf.
