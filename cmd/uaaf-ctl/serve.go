@@ -53,7 +53,7 @@ libraries and images must be loaded again (--config) after a restart.`,
 			&cli.IntFlag{Name: "pool-size", Value: 16, Usage: "VMs kept ready (the fixed pool policy)"},
 			&cli.StringFlag{Name: "pool", Usage: "pool sizing `POLICY`: fixed=N, rate[,min=…,max=…] (overrides --pool-size)"},
 			&cli.IntFlag{Name: "max-sessions", Value: 1024, Usage: "sessions holding a VM at once"},
-			&cli.IntFlag{Name: "max-queued", Value: 1024, Usage: "invocations waiting for a slot; beyond, 429"},
+			&cli.IntFlag{Name: "max-queued", Value: 1024, Usage: "invocations waiting for a slot; beyond, 429 (0: no queue)"},
 			&cli.IntFlag{Name: "max-per-image", Usage: "live sessions of one image (0: no limit)"},
 			&cli.IntFlag{Name: "mem", Value: 512, Usage: "default guest memory of a session, `MiB`"},
 			&cli.DurationFlag{Name: "timeout", Usage: "default wall-time limit of a session (0: none)"},
@@ -132,7 +132,7 @@ func serve(c *cli.Context) error {
 	opts := daemon.Options{
 		Version: command.Version, Switch: c.String("switch"), LibPaths: nonEmpty(libPaths),
 		LibMemSize: uint64(c.Int("lib-mem")) << 20 &^ (2<<20 - 1), KeepAlive: keep, Queue: c.String("queue"), Pool: pool,
-		MaxSessions: c.Int("max-sessions"), MaxQueued: c.Int("max-queued"), MaxPerImage: c.Int("max-per-image"),
+		MaxSessions: c.Int("max-sessions"), MaxQueued: queueBound(c.Int("max-queued")), MaxPerImage: c.Int("max-per-image"),
 		MemMiB: c.Int("mem"), Timeout: c.Duration("timeout"), CallTimeout: c.Duration("call-timeout"),
 		MaxConsole: c.Int64("max-console"), Retain: c.Duration("retain"), Logger: log, Seccomp: mode,
 	}
@@ -206,4 +206,13 @@ func nonEmpty(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// queueBound maps --max-queued to Options.MaxQueued: 0 there means no
+// queue, which Options spells < 0.
+func queueBound(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

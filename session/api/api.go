@@ -131,7 +131,9 @@ type View struct {
 // Timings of one session, in nanoseconds. Start phases: queued (waiting for
 // admission), bind (libraries referenced and resolved, memory mapped, VM
 // taken from the pool), boot (vCPU state set) — start is all of them,
-// request accepted → the guest's first instruction.
+// request accepted → the guest's first instruction. For a session started
+// by a start request of its own (created without "start"), boot and start
+// count from that request: its queue and bind were paid at creation.
 type Timings struct {
 	QueuedNs int64  `json:"queued"`
 	BindNs   int64  `json:"bind"`
@@ -185,7 +187,7 @@ type InvokeResult struct {
 type Event struct {
 	Seq     uint64    `json:"seq"`
 	Time    time.Time `json:"time"`
-	Type    string    `json:"type"` // session.created|started|exited|failed|killed|deleted, library.loaded|load_failed|unloaded|instantiated, daemon.draining
+	Type    string    `json:"type"` // session.created|started|exited|failed|killed|deleted|expired, library.loaded|load_failed|unloaded|instantiated, image.added|removed, daemon.draining, events.lost
 	Session uint64    `json:"session,omitempty"`
 	Image   string    `json:"image,omitempty"`
 	Library string    `json:"library,omitempty"`

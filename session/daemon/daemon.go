@@ -81,7 +81,8 @@ type Options struct {
 	ShellsPerImage int
 	// MaxSessions bounds the sessions holding VMs at once; 0: 1024.
 	MaxSessions int
-	// MaxQueued bounds the invocations waiting for admission; 0: 1024.
+	// MaxQueued bounds the invocations waiting for admission; 0: 1024,
+	// < 0: no queue (an invocation that finds no free slot gets 429).
 	MaxQueued int
 	// MaxPerImage bounds the live sessions of one image; 0: no bound.
 	MaxPerImage int
@@ -151,8 +152,11 @@ func New(opts Options) (d *Daemon, err error) {
 	if opts.MaxSessions <= 0 {
 		opts.MaxSessions = 1024
 	}
-	if opts.MaxQueued <= 0 {
+	switch {
+	case opts.MaxQueued == 0:
 		opts.MaxQueued = 1024
+	case opts.MaxQueued < 0:
+		opts.MaxQueued = 0
 	}
 	if opts.MemMiB <= 0 {
 		opts.MemMiB = hvt.DefaultMemoryMiB
@@ -406,7 +410,7 @@ func (d *Daemon) PinLibrary(name string, pin bool) (api.Library, error) {
 	if l, err := d.Library(name); err == nil {
 		return l, nil
 	}
-	return api.Library{Name: name}, nil // unpinned and destroyed
+	return api.Library{Name: name, Exports: []string{}}, nil // unpinned and destroyed
 }
 
 // UnloadLibrary destroys name; refused while sessions reference it.

@@ -31,6 +31,7 @@ type sess struct {
 
 	accepted time.Time // the request arrived
 	bound    time.Time // session.New returned
+	startReq time.Time // a start request of its own arrived (zero: started with its creation)
 
 	mu       sync.Mutex // guards everything below
 	state    string
@@ -186,10 +187,14 @@ func (d *Daemon) get(id uint64) (*sess, error) {
 
 // StartSession starts a created session.
 func (d *Daemon) StartSession(id uint64) (api.Session, error) {
+	startReq := time.Now()
 	s, err := d.get(id)
 	if err != nil {
 		return api.Session{}, err
 	}
+	s.mu.Lock()
+	s.startReq = startReq
+	s.mu.Unlock()
 	if err := d.start(s); err != nil {
 		return api.Session{}, err
 	}
@@ -238,8 +243,13 @@ func (d *Daemon) run(ctx context.Context, s *sess) {
 	s.row, s.ended = row, ended
 	s.t.VMExits, s.t.CPUNs = exits, int64(st.CPU)
 	if !st.Entered.IsZero() {
-		s.t.BootNs = int64(st.Entered.Sub(s.bound))
-		s.t.StartNs = int64(st.Entered.Sub(s.accepted))
+		if s.startReq.IsZero() { // started with its creation: from that request
+			s.t.BootNs = int64(st.Entered.Sub(s.bound))
+			s.t.StartNs = int64(st.Entered.Sub(s.accepted))
+		} else { // from its own start request: the boot alone
+			s.t.BootNs = int64(st.Entered.Sub(s.startReq))
+			s.t.StartNs = s.t.BootNs
+		}
 		s.t.RunNs = int64(st.Run)
 	}
 	s.t.TotalNs = int64(ended.Sub(s.accepted))
@@ -260,12 +270,12 @@ func (d *Daemon) run(ctx context.Context, s *sess) {
 	ev := api.Event{Type: "session." + state, Session: s.id, Image: s.ref, Status: s.status, Detail: s.errMsg}
 	s.mu.Unlock()
 	s.console.close()
-	close(s.done)
 	d.metrics.sessions.WithLabelValues(state).Inc()
 	if t.StartNs > 0 {
 		d.metrics.observeStart(time.Duration(t.QueuedNs), time.Duration(t.BindNs), time.Duration(t.BootNs), time.Duration(t.StartNs))
 	}
-	d.events.publish(ev)
+	d.events.publish(ev) // before done: whoever waits for the end sees its event first
+	close(s.done)
 }
 
 // release closes s's session (VM, instances, library references) and
@@ -312,8 +322,8 @@ func (d *Daemon) kill(s *sess, why string) {
 		s.mu.Unlock()
 		d.release(s)
 		s.console.close()
-		close(s.done)
 		d.events.publish(api.Event{Type: "session.killed", Session: s.id, Image: s.ref, Detail: why})
+		close(s.done)
 	default:
 		s.mu.Unlock()
 	}
