@@ -8,6 +8,7 @@
 //
 //	console   "image sha256:<first 12 hex digits> <size> bytes\n"
 //	          "args: <args joined by spaces>\n"
+//	          "mem: <MemMiB> MiB\n"
 //	          "libs: <name>=<refs> ...\n"       (when it has libraries)
 //	exit=N    the session exits with status N (default 0)
 //	run       the session runs until KillSession
@@ -135,6 +136,7 @@ func (f *Fake) CreateSession(_ context.Context, spec daemon.SessionSpec) (string
 	sum := sha256.Sum256(img)
 	fmt.Fprintf(&s.console, "image sha256:%s %d bytes\n", hex.EncodeToString(sum[:6]), len(img))
 	fmt.Fprintf(&s.console, "args: %s\n", strings.Join(spec.Args, " "))
+	fmt.Fprintf(&s.console, "mem: %d MiB\n", spec.MemMiB)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
