@@ -347,6 +347,33 @@ func (e *eventLog) stop() {
 	}
 }
 
+// fifoDirs returns the directories of the stdio FIFOs named in /tasks/create
+// events. ctr removes them when it deletes a task; the test removes those of
+// tasks that containerd deleted itself (after a shim crash).
+func (e *eventLog) fifoDirs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var dirs []string
+	for _, line := range e.buf {
+		_, js, ok := strings.Cut(line, " /tasks/create ")
+		if !ok {
+			continue
+		}
+		var x struct {
+			IO struct{ Stdin, Stdout, Stderr string } `json:"io"`
+		}
+		if json.Unmarshal([]byte(js), &x) != nil {
+			continue
+		}
+		for _, p := range []string{x.IO.Stdin, x.IO.Stdout, x.IO.Stderr} {
+			if p != "" {
+				dirs = append(dirs, filepath.Dir(p))
+			}
+		}
+	}
+	return dirs
+}
+
 // seen reports whether an event with topic has been seen.
 func (e *eventLog) seen(topic string) bool {
 	e.mu.Lock()
@@ -403,6 +430,13 @@ func TestContainerdE2E(t *testing.T) {
 	requireContainerd(t)
 	n := startNode(t)
 	ev := n.events()
+	t.Cleanup(func() {
+		for _, d := range ev.fifoDirs() {
+			if strings.HasPrefix(d, "/run/containerd/fifo/") {
+				os.RemoveAll(d)
+			}
+		}
+	})
 
 	hvt := filepath.Join(n.dir, "e2e.hvt")
 	content := []byte("\x7fELF stand-in for a session image: the fake daemon only reads it")
