@@ -65,6 +65,7 @@ func requireContainerd(t *testing.T) {
 // node is one private containerd with the shim and a fake daemon.
 type node struct {
 	t       *testing.T
+	ns      string // ctr's namespace
 	dir     string
 	sock    string // containerd's
 	uaafSck string // the fake daemon's
@@ -74,10 +75,19 @@ type node struct {
 	srv     *fakedaemon.Server
 }
 
-func startNode(t *testing.T) *node {
+// nodeConfig varies the node's containerd.
+type nodeConfig struct {
+	// ns is the namespace ctr works in.
+	ns string
+	// cri is the CRI plugin's config section, with %[1]s standing for the
+	// node's directory; "" disables the plugin.
+	cri string
+}
+
+func startNode(t *testing.T, nc nodeConfig) *node {
 	t.Helper()
 	dir := t.TempDir()
-	n := &node{t: t, dir: dir, sock: filepath.Join(dir, "containerd.sock"), uaafSck: filepath.Join(dir, "uaaf.sock")}
+	n := &node{t: t, ns: nc.ns, dir: dir, sock: filepath.Join(dir, "containerd.sock"), uaafSck: filepath.Join(dir, "uaaf.sock")}
 
 	bin := filepath.Join(dir, "bin")
 	n.shim = filepath.Join(bin, "containerd-shim-uaaf-v1")
@@ -93,12 +103,15 @@ func startNode(t *testing.T) *node {
 
 	n.serveDaemon()
 
+	disabled := `  "io.containerd.grpc.v1.cri",` + "\n"
+	if nc.cri != "" {
+		disabled = ""
+	}
 	cfg := fmt.Sprintf(`version = 2
 root = %q
 state = %q
 disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
+%s  "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.devmapper",
   "io.containerd.snapshotter.v1.zfs",
@@ -109,7 +122,10 @@ disabled_plugins = [
   address = %q
 [ttrpc]
   address = %q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), n.sock, n.sock+".ttrpc")
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), disabled, n.sock, n.sock+".ttrpc")
+	if nc.cri != "" {
+		cfg += fmt.Sprintf(nc.cri, dir)
+	}
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -254,7 +270,7 @@ func mountsUnder(dir string) []string {
 func (n *node) ctr(args ...string) (string, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ctr", append([]string{"-a", n.sock, "-n", e2eNS}, args...)...)
+	cmd := exec.CommandContext(ctx, "ctr", append([]string{"-a", n.sock, "-n", n.ns}, args...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -428,7 +444,7 @@ func (e *eventLog) taskTopics(id string) []string {
 
 func TestContainerdE2E(t *testing.T) {
 	requireContainerd(t)
-	n := startNode(t)
+	n := startNode(t, nodeConfig{ns: e2eNS})
 	ev := n.events()
 	t.Cleanup(func() {
 		for _, d := range ev.fifoDirs() {
@@ -492,7 +508,7 @@ func TestContainerdE2E(t *testing.T) {
 	})
 
 	t.Run("ctr task kill", func(t *testing.T) {
-		cmd := exec.Command("ctr", append([]string{"-a", n.sock, "-n", e2eNS}, run("--rm", e2eImage, "c-kill", e2eHvt, "run")...)...)
+		cmd := exec.Command("ctr", append([]string{"-a", n.sock, "-n", n.ns}, run("--rm", e2eImage, "c-kill", e2eHvt, "run")...)...)
 		var out bytes.Buffer
 		cmd.Stdout = &out
 		if err := cmd.Start(); err != nil {
