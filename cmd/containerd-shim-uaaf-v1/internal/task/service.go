@@ -123,6 +123,7 @@ type task struct {
 
 	// guarded by Service.mu
 	status     tasktypes.Status
+	finishing  bool // finish has begun; status turns STOPPED when it ends
 	killSignal uint32
 	exitStatus uint32
 	exitedAt   time.Time
@@ -372,11 +373,14 @@ func (s *Service) watch(t *task) {
 func (s *Service) waitSession(t *task) daemon.Exit {
 	var failingSince time.Time
 	for {
+		called := time.Now()
 		ex, err := s.cfg.Daemon.WaitSession(s.ctx, t.sid)
 		if err == nil {
 			return ex
 		}
-		if failingSince.IsZero() {
+		// A call that failed at once continues an outage; one that waited
+		// a while was connected, so a new outage starts now.
+		if failingSince.IsZero() || time.Since(called) > time.Second {
 			failingSince = time.Now()
 		}
 		if errors.Is(err, daemon.ErrNotFound) || time.Since(failingSince) > s.cfg.ReconnectFor {
@@ -388,25 +392,31 @@ func (s *Service) waitSession(t *task) daemon.Exit {
 	}
 }
 
-// finish records t's exit (once), closes its output FIFOs and queues
-// TaskExit. It must not be called with s.mu held.
+// finish records t's exit (once): it closes the output FIFOs (which may wait
+// for their readers, without s.mu), then marks t stopped and queues TaskExit.
+// It must not be called with s.mu held.
 func (s *Service) finish(t *task, ex daemon.Exit) {
-	status := uint32(ex.Status) & 0xff
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t.status == tasktypes.Status_STOPPED {
+	if t.finishing {
+		s.mu.Unlock()
 		return
 	}
+	t.finishing = true
+	status := uint32(ex.Status) & 0xff
 	if ex.Killed {
 		status = KilledStatus
 		if t.killSignal != 0 {
 			status = 128 + t.killSignal
 		}
 	}
+	s.mu.Unlock()
 	if ex.At.IsZero() {
 		ex.At = time.Now()
 	}
 	t.stdio.closeOutput(ex.Message)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	t.status = tasktypes.Status_STOPPED
 	t.exitStatus = status
 	t.exitedAt = ex.At

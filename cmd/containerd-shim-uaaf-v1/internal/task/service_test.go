@@ -527,6 +527,43 @@ func TestSandboxPlaceholder(t *testing.T) {
 	}
 }
 
+// TestDaemonBlip: a daemon that is unreachable for less than ReconnectFor
+// and comes back with the session loses nothing.
+func TestDaemonBlip(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "d.sock")
+	fake := fakedaemon.New()
+	serve := func() *fakedaemon.Server {
+		l, err := net.Listen("unix", socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := fakedaemon.Serve(l, fake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv
+	}
+	srv := serve()
+	h := newHarness(t, fakedaemon.Dial(socket), sessionSpec("run"))
+	h.svc.cfg.ReconnectFor = time.Minute
+	h.create()
+	h.start()
+	srv.Close()
+	time.Sleep(300 * time.Millisecond) // a few failed Wait calls
+	srv = serve()
+	defer srv.Close()
+	if st := h.state(); st.Status != tasktypes.Status_RUNNING {
+		t.Fatalf("after the blip: %v", st.Status)
+	}
+	if err := h.kill(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.wait(); got != 143 {
+		t.Errorf("exit status %d, want 143", got)
+	}
+	h.del()
+}
+
 // TestDaemonGone: a daemon that exits takes its sessions along; the task ends
 // as killed (137) with uaaf's message on stderr, whether the daemon stays
 // away or comes back without the session.
