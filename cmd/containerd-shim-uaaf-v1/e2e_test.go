@@ -470,8 +470,13 @@ func TestContainerdE2E(t *testing.T) {
 	if out := n.mustCtr("image", "import", tarball); !strings.Contains(out, "unpacking "+e2eImage) {
 		t.Fatalf("import: %s", out)
 	}
-	// The import's event shows the event subscription is live.
-	eventually(t, "the /images/create event", func() bool { return ev.seen("/images/create") })
+	// Relabel the image until its event shows that the subscription is live.
+	probe := 0
+	eventually(t, "an /images/update event", func() bool {
+		probe++
+		n.mustCtr("image", "label", e2eImage, fmt.Sprintf("uaaf.test/probe=%d", probe))
+		return ev.seen("/images/update")
+	})
 	run := func(args ...string) []string {
 		return append([]string{"run", "--runtime", e2eRuntime}, args...)
 	}
