@@ -246,6 +246,11 @@ var controlPlane = []Rule{
 	// socket: AF_INET datagram for the tap ioctls; AF_UNIX stream for the
 	// listener (a reload may listen again).
 	{Syscall: unix.SYS_SOCKET, Arg: 0, Values: []uint64{unix.AF_UNIX, unix.AF_INET}},
+	// seccomp(SECCOMP_SET_MODE_FILTER) and prctl(PR_SET_NO_NEW_PRIVS): each
+	// session's vCPU thread adds the Runner filter to its own (InstallThread).
+	// A filter can only narrow what a thread may do.
+	{Syscall: unix.SYS_SECCOMP, Arg: 0, Values: []uint64{unix.SECCOMP_SET_MODE_FILTER}},
+	{Syscall: unix.SYS_PRCTL, Arg: 0, Values: []uint64{unix.PR_SET_NO_NEW_PRIVS}},
 	// net.Listen("unix") and http.Server: bind, listen, getsockname,
 	// setsockopt (SO_REUSEADDR), accept4; shutdown when the server closes a
 	// connection's write side (net/http's closeWriteAndWait); unlinkat when

@@ -103,11 +103,13 @@ func Available() bool {
 
 // supported reports whether the kernel has seccomp's filter mode: asked
 // for strict mode with flags it must refuse, such a kernel says EINVAL
-// (one without seccomp says ENOSYS).
-func supported() bool {
+// (one without seccomp says ENOSYS). The question is asked once, on first
+// use, so a thread filtered later (a daemon's vCPU thread, under the
+// daemon's process filter, which does not allow the probe) never asks it.
+var supported = sync.OnceValue(func() bool {
 	_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_STRICT, 1, 0)
 	return e == unix.EINVAL
-}
+})
 
 // Installed returns the mode and profile name of the filter Install put in
 // place in this process, or Off and "" if none. Safe from any goroutine.
