@@ -36,11 +36,8 @@ deps: ## install missing build packages (as root, via apt-get)
 deps-kmod: ## also kernel headers and sparse, for kmod/
 	tools/install-deps.sh --kmod
 
-demo: deps all ## build everything and run the demo: a session calling four shared library functions
-	$(BIN)/uaaf run --mem=8 --stats \
-		--lib base64=libfuncs/build/base64.hvt --lib sha256=libfuncs/build/sha256.hvt \
-		--lib crc32=libfuncs/build/crc32.hvt --lib sort=libfuncs/build/sort.hvt \
-		guest/build/demo.hvt
+demo: deps all ## build everything and run the main job: the daemon serving sessions that share preloaded library functions
+	tools/demo/demo.sh $(BIN)
 
 # Pure packages whose concurrency is their job also run under the race
 # detector on every `make test` (a few seconds); `make test-race` runs all.

@@ -175,3 +175,38 @@ func TestServeBinary(t *testing.T) {
 		t.Errorf("daemon stderr:\n%s", s)
 	}
 }
+
+// TestDemoScript runs what `make demo` runs, with freshly built binaries:
+// it must succeed and tell its whole story.
+func TestDemoScript(t *testing.T) {
+	kvmtest.Require(t)
+	kvmtest.GuestImage(t, "idle") // the demo needs the built images
+	dir := t.TempDir()
+	if _, err := kvmtest.BuildUAAF(dir); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(kvmtest.RepoRoot(t), "tools", "demo", "demo.sh"), dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"uaaf serve: ready on unix:$TMP/uaaf.sock",
+		"sha256  0     yes     yes       0",
+		"view 4  sort.sort_u32     [42 7 65535 19 0 1000 7 3] -> [0 3 7 7 19 42 1000 65535]",
+		"request 8 → sha256: ",
+		"base64#1(2, 1) sha256#2(2, 1) crc32#3(2, 1) sort#4(2, 1)",
+		"(pool hit)",
+		"killed",
+		"uaaf serve exited with status 0",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "FAILED") || strings.Contains(string(out), "\033[") {
+		t.Errorf("demo output (not a terminal) has a failure or escape codes:\n%s", out)
+	}
+}

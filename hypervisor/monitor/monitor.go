@@ -56,6 +56,7 @@ type Monitor struct {
 
 	stats    Stats
 	exits    atomic.Uint64 // KVM_RUN returns to user space, readable while running
+	entered  atomic.Pointer[time.Time] // the guest's first entry, readable while running
 	switches atomic.Uint64
 }
 
@@ -361,6 +362,16 @@ func (m *Monitor) Stats() Stats {
 	st := m.stats
 	st.Exits, st.Switches = m.exits.Load(), m.switches.Load()
 	return st
+}
+
+// EnteredAt returns when the guest was first entered (its first
+// instruction) and true, or false while it has not been. Safe from any
+// goroutine, while it runs.
+func (m *Monitor) EnteredAt() (time.Time, bool) {
+	if t := m.entered.Load(); t != nil {
+		return *t, true
+	}
+	return time.Time{}, false
 }
 
 // Exits returns how many VM exits the guest has taken so far. Safe from any

@@ -55,6 +55,7 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	cpu0 := threadCPU()
 	runStart := time.Now()
 	m.stats.Boot, m.stats.Entered = runStart.Sub(bootStart), runStart
+	m.entered.Store(&runStart)
 	defer func() {
 		m.stats.Run = time.Since(runStart)
 		m.stats.CPU = threadCPU() - cpu0

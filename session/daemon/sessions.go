@@ -243,13 +243,7 @@ func (d *Daemon) run(ctx context.Context, s *sess) {
 	s.row, s.ended = row, ended
 	s.t.VMExits, s.t.CPUNs = exits, int64(st.CPU)
 	if !st.Entered.IsZero() {
-		if s.startReq.IsZero() { // started with its creation: from that request
-			s.t.BootNs = int64(st.Entered.Sub(s.bound))
-			s.t.StartNs = int64(st.Entered.Sub(s.accepted))
-		} else { // from its own start request: the boot alone
-			s.t.BootNs = int64(st.Entered.Sub(s.startReq))
-			s.t.StartNs = s.t.BootNs
-		}
+		s.setStart(st.Entered)
 		s.t.RunNs = int64(st.Run)
 	}
 	s.t.TotalNs = int64(ended.Sub(s.accepted))
@@ -296,16 +290,27 @@ func (d *Daemon) release(s *sess) {
 	s.slot.release()
 }
 
-// KillSession stops a session: a running one ends killed; a created one is
-// released without running. Killing an ended session changes nothing.
+// KillSession stops a session: a running one ends killed (KillSession
+// returns once it has ended, or after killWait with it still running); a
+// created one is released without running. Killing an ended session
+// changes nothing.
 func (d *Daemon) KillSession(id uint64) (api.Session, error) {
 	s, err := d.get(id)
 	if err != nil {
 		return api.Session{}, err
 	}
 	d.kill(s, "killed")
+	// A running session stops at its next exit or at once (the vCPU is
+	// kicked): answer with its end, unless that takes unusually long.
+	select {
+	case <-s.done:
+	case <-time.After(killWait):
+	}
 	return s.view(), nil
 }
+
+// killWait bounds how long KillSession waits for a running session to end.
+const killWait = 5 * time.Second
 
 func (d *Daemon) kill(s *sess, why string) {
 	s.mu.Lock()
@@ -442,8 +447,25 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 }
 
 // view is the API description of s.
+// setStart records the start phases of s, whose guest was first entered
+// at entered. Call with s.mu held.
+func (s *sess) setStart(entered time.Time) {
+	if s.startReq.IsZero() { // started with its creation: from that request
+		s.t.BootNs = int64(entered.Sub(s.bound))
+		s.t.StartNs = int64(entered.Sub(s.accepted))
+	} else { // from its own start request: the boot alone
+		s.t.BootNs = int64(entered.Sub(s.startReq))
+		s.t.StartNs = s.t.BootNs
+	}
+}
+
 func (s *sess) view() api.Session {
 	s.mu.Lock()
+	if s.state == api.StateRunning && s.t.StartNs == 0 {
+		if entered, ok := s.s.Monitor().EnteredAt(); ok {
+			s.setStart(entered)
+		}
+	}
 	v := api.Session{ID: s.id, Image: s.ref, Path: s.img.path, State: s.state, ExitStatus: s.status, Error: s.errMsg,
 		Created: s.created, Started: s.started, Ended: s.ended, Timings: s.t}
 	row, live := s.row, s.ended.IsZero()
