@@ -55,7 +55,7 @@ type Monitor struct {
 	stopped bool       // Stop was called; guarded by stopMu
 
 	stats    Stats
-	exits    atomic.Uint64 // KVM_RUN returns to user space, readable while running
+	exits    atomic.Uint64             // KVM_RUN returns to user space, readable while running
 	entered  atomic.Pointer[time.Time] // the guest's first entry, readable while running
 	switches atomic.Uint64
 }
