@@ -10,7 +10,7 @@ import (
 
 // Usage is the synopsis and option list of the monitor's command line:
 // solo5-hvt's, with the same spellings and meanings. `uaaf run` adds its
-// own options (see cmd/uaaf/internal/runcmd).
+// own options (see cmd/internal/runcmd).
 const Usage = `usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...]
 
 KERNEL is an hvt unikernel image (built by Solo5's toolchain or uaaf's guest/

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uaaf/uaaf/cmd/uaaf/internal/prestart"
+	"github.com/uaaf/uaaf/cmd/internal/prestart"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/monitor"

@@ -1,4 +1,4 @@
-package main
+package ctlapp
 
 import (
 	"bytes"
@@ -55,7 +55,7 @@ type result struct {
 // uaaf runs `uaaf ARGS…` in-process with stdin, as main does (the error
 // printed as one "uaaf: …" line), against the daemon $UAAF_SOCKET names.
 func uaaf(ctx context.Context, stdin string, stdout *syncBuffer, args ...string) result {
-	app := newApp()
+	app := New()
 	var errb syncBuffer
 	if stdout == nil {
 		stdout = &syncBuffer{}
