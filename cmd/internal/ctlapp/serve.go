@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/uaaf/uaaf/cmd/internal/command"
+	"github.com/uaaf/uaaf/cmd/internal/datadir"
 	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
 	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/session/api"
@@ -45,7 +46,7 @@ libraries and images must be loaded again (--config) after a restart.`,
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every request"},
 			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, Usage: "on SIGTERM, how long running sessions may finish before they are stopped"},
-			&cli.StringSliceFlag{Name: "lib-path", Usage: "`DIR`[:DIR] searched for NAME.hvt when a session imports a library not loaded (also $UAAF_LIB_PATH)"},
+			&cli.StringSliceFlag{Name: "lib-path", Usage: "`DIR`[:DIR] searched for NAME.hvt when a session imports a library not loaded (also $UAAF_LIB_PATH); uaaf's own library images are searched last", DefaultText: "PREFIX/" + datadir.ShareDir + "/lib of the installed uaaf, or libfuncs/build of its source tree"},
 			&cli.IntFlag{Name: "lib-mem", Value: 4, Usage: "guest memory of each library view, `MiB`"},
 			&cli.DurationFlag{Name: "lib-ttl", Value: 10 * time.Minute, Usage: "how long an unpinned library stays loaded after its last session (the ttl keep-alive policy)"},
 			&cli.StringFlag{Name: "keep-alive", Usage: "keep-alive `POLICY` of libraries: ttl=D, hybrid[,…], pinned (overrides --lib-ttl)"},
@@ -113,6 +114,9 @@ func serve(c *cli.Context) error {
 	libPaths = append(libPaths, filepath.SplitList(os.Getenv("UAAF_LIB_PATH"))...)
 	if cfg != nil {
 		libPaths = append(libPaths, cfg.LibPath...)
+	}
+	if d, err := datadir.Find(); err == nil {
+		libPaths = append(libPaths, d.Lib) // uaaf's own library images, last
 	}
 	keep := c.String("keep-alive")
 	if keep == "" {
