@@ -2,7 +2,7 @@
 // side of uaaf: the resident runtime (serve), the benchmarks and the client
 // verbs of the daemon. Users reach it as `uaaf CMD …` (the uaaf binary execs
 // uaaf-ctl). It is a package of its own, not package main, so that tools
-// (the man page and completion generator, tools/clidoc) can read the same
+// (the man page and completion generator, cmd/internal/clidoc) can read the same
 // definitions the binary runs.
 package ctlapp
 

@@ -203,11 +203,11 @@ func readInput(c *cli.Context) ([]byte, error) {
 // limitFlags are the session limits create and invoke take.
 func limitFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "mem", Usage: "guest memory, `MiB` (default: the image's)"},
+		&cli.IntFlag{Name: "mem", Usage: "guest memory, `MiB`", DefaultText: "the image's"},
 		&cli.StringFlag{Name: "input", Usage: "input payload from `FILE` (- for standard input), at most 1 MiB; the guest reads it from block device \"input\""},
-		&cli.DurationFlag{Name: "timeout", Usage: "wall-time limit of the session (default: the daemon's)"},
-		&cli.DurationFlag{Name: "call-timeout", Usage: "deadline of one library call (default: the daemon's)"},
-		&cli.Int64Flag{Name: "max-console", Usage: "console `BYTES` kept (default: the daemon's)"},
+		&cli.DurationFlag{Name: "timeout", Usage: "wall-time limit of the session", DefaultText: "the daemon's"},
+		&cli.DurationFlag{Name: "call-timeout", Usage: "deadline of one library call", DefaultText: "the daemon's"},
+		&cli.Int64Flag{Name: "max-console", Usage: "console `BYTES` kept", DefaultText: "the daemon's"},
 	}
 }
 

@@ -38,7 +38,7 @@ func sessionCommand() *cli.Command {
 				}
 			}
 			return sessionDo(c, func(cl *client.Client, id uint64) (api.Session, error) { return cl.WaitSession(c.Context, id, timeout) })
-		}, &cli.DurationFlag{Name: "timeout", Usage: "wait at most this long (default: until it ends)"}),
+		}, &cli.DurationFlag{Name: "timeout", Usage: "wait at most this long", DefaultText: "until it ends"}),
 		idCmd("kill", "stop a session (a created one is released without running)", func(c *cli.Context) error {
 			return sessionDo(c, func(cl *client.Client, id uint64) (api.Session, error) { return cl.KillSession(c.Context, id) })
 		}),

@@ -1,7 +1,7 @@
 // Package uaafapp is the command-line application of the uaaf binary:
 // run, inspect, probe and version, and the control-side commands it hands
 // to uaaf-ctl (see ctl.go). It is a package of its own, not package main,
-// so that tools (the man page and completion generator, tools/clidoc) can
+// so that tools (the man page and completion generator, cmd/internal/clidoc) can
 // read the same definitions the binary runs.
 package uaafapp
 
