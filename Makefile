@@ -8,7 +8,10 @@ KMOD_ARGS := $(if $(KDIR),KDIR=$(KDIR))
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X github.com/uaaf/uaaf/cmd/internal/command.Version=$(VERSION)"
 
-.PHONY: all build guest generate check-generate deps deps-kmod demo test test-short test-race bench fuzz lint \
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+.PHONY: all build guest docs install uninstall generate check-generate deps deps-kmod demo test test-short test-race bench fuzz lint \
 	kmod kmod-check kmod-test clean help
 
 all: build guest ## build bin/uaaf, the manifest tool and every guest image
@@ -23,6 +26,15 @@ build: ## build bin/uaaf, bin/uaaf-ctl (the daemon and tools uaaf runs) and bin/
 guest: build ## build the guest SDK, guest images (guest/build) and library functions (libfuncs/build)
 	$(MAKE) -C guest MFTGEN=../$(BIN)/uaaf-mftgen
 	$(MAKE) -C libfuncs MFTGEN=../$(BIN)/uaaf-mftgen
+
+docs: build ## the man page and bash/zsh completion, generated from the command definitions: bin/uaaf.1, bin/uaaf.bash, bin/_uaaf
+	$(GO) run ./cmd/internal/clidoc -o $(BIN)
+
+install: all docs ## install uaaf, the guest SDK, the library and guest images, man page, completion under $(DESTDIR)$(PREFIX) (default /usr/local)
+	tools/install.sh install "$(DESTDIR)$(PREFIX)"
+
+uninstall: ## remove exactly what make install put under $(DESTDIR)$(PREFIX) (its manifest, share/uaaf/install-manifest)
+	tools/install.sh uninstall "$(DESTDIR)$(PREFIX)"
 
 generate: ## regenerate hypervisor/uaafabi/trampoline_gen.go from guest/trampoline/trampoline.S
 	$(GO) run ./tools/trampgen
