@@ -21,7 +21,11 @@ all: build guest ## build bin/uaaf, the manifest tool and every guest image
 build: ## build bin/uaaf, bin/uaaf-ctl (the daemon and tools uaaf runs) and bin/uaaf-mftgen
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs $(GOFLAGS_BUILD) -o $(BIN)/uaaf ./cmd/uaaf
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs $(GOFLAGS_BUILD) -o $(BIN)/uaaf-ctl ./cmd/uaaf-ctl
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen ./tools/mftgen
+	@# uaaf-mftgen is replaced only when it changes: every manifest, hence
+	@# every guest image, depends on it.
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen.new ./tools/mftgen
+	@if cmp -s $(BIN)/uaaf-mftgen.new $(BIN)/uaaf-mftgen; then rm $(BIN)/uaaf-mftgen.new; \
+		else mv $(BIN)/uaaf-mftgen.new $(BIN)/uaaf-mftgen; fi
 
 guest: build ## build the guest SDK, guest images (guest/build) and library functions (libfuncs/build)
 	$(MAKE) -C guest MFTGEN=../$(BIN)/uaaf-mftgen
@@ -71,7 +75,7 @@ test-race: guest ## tests under the race detector
 bench: all ## benchmarks (ratios against baselines measured in the same run)
 	$(GO) test -run='^$$' -bench=. -benchtime=20x ./...
 
-FUZZ_PKGS := ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/ ./session/sched/ ./tools/trace/ ./tools/bench/procmem/ ./tools/bench/report/
+FUZZ_PKGS := ./cmd/internal/cliapp/ ./cmd/internal/runcmd/ ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/ ./session/sched/ ./tools/trace/ ./tools/bench/procmem/ ./tools/bench/report/
 
 fuzz: ## run every fuzz target for 20 s each
 	@for p in $(FUZZ_PKGS); do \

@@ -26,7 +26,8 @@ Options (the same spellings and meanings as solo5-hvt):
   --net:NAME=@FD                  attach the already open tap fd FD instead
   --net-mac:NAME=HWADDR           MAC address of NAME (default: random)
   --dumpcore=DIR                  write an ELF core to DIR if the guest aborts
-  --version                       print the hvt ABI version and exit
+  --version                       print uaaf's version and the hvt ABI version,
+                                  and exit
   --help                          print this help and exit
 `
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/uaaf/uaaf/cmd/internal/ctlapp"
 	"github.com/uaaf/uaaf/cmd/internal/runcmd"
 	"github.com/uaaf/uaaf/cmd/internal/uaafapp"
@@ -266,4 +268,22 @@ func TestZsh(t *testing.T) {
 			t.Errorf("%q: %q, want %q", tt.line, got, tt.want)
 		}
 	}
+}
+
+// TestDefaultsOnce: no flag of any command writes its default into its
+// usage text: urfave/cli appends "(default: …)" itself (from the value or
+// DefaultText), and help said it twice.
+func TestDefaultsOnce(t *testing.T) {
+	var walk func(path string, cmds []*cli.Command)
+	walk = func(path string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			for _, f := range c.Flags {
+				if d, ok := f.(cli.DocGenerationFlag); ok && strings.Contains(d.GetUsage(), "(default") {
+					t.Errorf("%s %s: usage %q says its default; use DefaultText", path+" "+c.Name, f.Names()[0], d.GetUsage())
+				}
+			}
+			walk(path+" "+c.Name, c.Subcommands)
+		}
+	}
+	walk("uaaf", commandTree().Commands)
 }

@@ -69,7 +69,7 @@ when that is set; --guest-dir and --lib-dir override.`,
 					if r.Traced {
 						printf(w, ", %.2f (kernel)\nemulated guest instructions:   %.1f per call, %.1f per hypercall\n", r.KernelExits, r.InsnsCall, r.InsnsHypercall)
 					} else {
-						printf(w, "\nkernel-side counts (eBPF):     go test -run='^$' -bench=Call ./tools/bench\n")
+						printf(w, "\nkernel-side counts (eBPF):     in uaaf's source tree, go test -run='^$' -bench=Call ./tools/bench\n")
 					}
 					return nil
 				},

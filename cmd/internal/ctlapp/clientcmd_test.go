@@ -416,7 +416,7 @@ func TestClientVerbErrors(t *testing.T) {
 		{[]string{"invoke", "--input", big, hello}, "", "uaaf: --input " + big + ": more than the 1 MiB an invocation carries\n", 1},
 		{[]string{"invoke", "--input", filepath.Join(dir, "missing"), hello}, "", "uaaf: --input: open " + filepath.Join(dir, "missing") + ": no such file or directory\n", 1},
 		{[]string{"invoke"}, "", "uaaf: invoke: want an IMAGE or NAME (see uaaf invoke --help)\n", 1},
-		{[]string{"invoke", "--bogus", "x"}, "", "uaaf: flag provided but not defined: -bogus (see uaaf invoke --help)\n", 1},
+		{[]string{"invoke", "--bogus", "x"}, "", "uaaf: flag provided but not defined: --bogus (see uaaf invoke --help)\n", 1},
 		{[]string{"lib", "load", "foo"}, "", "uaaf: lib load: \"foo\" is not NAME=PATH (see uaaf lib load --help)\n", 1},
 		{[]string{"lib", "load", "=x.hvt"}, "", "uaaf: lib load: \"=x.hvt\" is not NAME=PATH (see uaaf lib load --help)\n", 1},
 		{[]string{"lib", "load", "9x=/x.hvt"}, "", "uaaf: library 9x: invalid request: \"9x\" is not a library name (letters, digits, _; not starting with a digit; at most 31 bytes)\n", 1},
@@ -436,7 +436,7 @@ func TestClientVerbErrors(t *testing.T) {
 		{[]string{"session", "logs", "7"}, "", "uaaf: not found: session 7\n", 1},
 		{[]string{"session"}, "", "uaaf: session: want a subcommand: create, start, ls, get, wait, kill, rm, logs (see uaaf session --help)\n", 1},
 		{[]string{"ps", "x"}, "", "uaaf: ps: want no arguments, got 1 arguments (see uaaf ps --help)\n", 1},
-		{[]string{"events", "--since", "x"}, "", "uaaf: invalid value \"x\" for flag -since: parse error (see uaaf events --help)\n", 1},
+		{[]string{"events", "--since", "x"}, "", "uaaf: invalid value \"x\" for flag --since: parse error (see uaaf events --help)\n", 1},
 	} {
 		name := strings.Join(tc.args, " ")
 		r := uaaf(ctx, tc.stdin, nil, tc.args...)

@@ -36,10 +36,14 @@ serves the API described by GET /v1/openapi.json on a unix socket (mode 0660),
 optionally also on a loopback TCP address with a bearer token. SIGTERM or SIGINT
 stops it: it stops accepting, lets running sessions finish within --drain-timeout,
 stops the rest and exits 0. Its state is in memory: sessions end with it, and
-libraries and images must be loaded again (--config) after a restart.`,
+libraries and images must be loaded again (--config) after a restart.
+
+The --config file is JSON, its relative paths relative to the file itself:
+{"lib_path": ["DIR"], "libraries": [{"name": "sha256", "path": "sha256.hvt",
+"pin": true}], "images": [{"name": "demo", "path": "demo.hvt", "mem_mib": 8}]}.`,
 		Flags: []cli.Flag{
 			socketFlag(),
-			&cli.StringFlag{Name: "config", Usage: "JSON `FILE` of libraries to preload and images to register at start (see README)"},
+			&cli.StringFlag{Name: "config", Usage: "JSON `FILE` of libraries to preload and images to register at start (its format: see the description)"},
 			&cli.StringFlag{Name: "listen", Usage: "also serve on TCP `ADDR` (loopback only unless --allow-remote); needs --token-file"},
 			&cli.StringFlag{Name: "token-file", Usage: "`FILE` holding the bearer token TCP clients must send"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "let --listen take a non-loopback address"},
@@ -70,7 +74,7 @@ libraries and images must be loaded again (--config) after a restart.`,
 
 func serve(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments (got %q); see uaaf serve --help", c.Args().First())
+		return fmt.Errorf("serve takes no arguments (got %q; see uaaf serve --help)", c.Args().First())
 	}
 	var handler slog.Handler
 	level := slog.LevelInfo

@@ -73,3 +73,21 @@ func TestParseArgs(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseArgs: any command line (words separated by NUL) parses or is a
+// usage error; never a panic, never another kind of error.
+func FuzzParseArgs(f *testing.F) {
+	for _, s := range []string{
+		"--mem=32\x00s.hvt", "--mem\x0032\x00s.hvt", "--lib\x00a=b\x00--stats=/x\x00s.hvt",
+		"--stats=\x00s.hvt", "--block:d=/x\x00--\x00s.hvt\x00--lib", "--switch\x00", "-v\x00--seccomp=log\x00s.hvt",
+		"--lib-mem=5\x00--call-timeout=1s\x00s.hvt", "--net:n=@3\x00--net-mac:n=aa:bb:cc:dd:ee:ff\x00s.hvt",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _, err := parseArgs(strings.Split(s, "\x00"))
+		if err != nil && !errors.Is(err, monitor.ErrUsage) {
+			t.Errorf("%q: %v is not a usage error", s, err)
+		}
+	})
+}
