@@ -2,6 +2,7 @@ package ctlapp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -166,6 +167,16 @@ func imageRef(ref string) (string, error) {
 		return ref, nil
 	}
 	return filepath.Abs(ref)
+}
+
+// unknownImage turns the daemon's "no image named NAME" (a 404 answering a
+// session of an image name, whose advice is the API's) into the CLI's
+// advice; other errors pass unchanged.
+func unknownImage(err error, ref string) error {
+	if errors.Is(err, client.ErrNotFound) && !strings.ContainsRune(ref, '/') {
+		return fmt.Errorf("no image named %q: register it with `uaaf image add %s=PATH`, or give the image's path", ref, ref)
+	}
+	return err
 }
 
 // readInput reads --input: a file, or standard input for "-", at most

@@ -409,7 +409,8 @@ func TestClientVerbErrors(t *testing.T) {
 		code   int
 	}{
 		{[]string{"ps", "--socket", none}, "", "uaaf: no daemon at " + none + ": start one with `uaaf serve`\n", 1},
-		{[]string{"invoke", "nope"}, "", "uaaf: not found: no image named nope (register it with POST /v1/images, or give a path)\n", 1},
+		{[]string{"invoke", "nope"}, "", "uaaf: no image named \"nope\": register it with `uaaf image add nope=PATH`, or give the image's path\n", 1},
+		{[]string{"session", "create", "nope"}, "", "uaaf: no image named \"nope\": register it with `uaaf image add nope=PATH`, or give the image's path\n", 1},
 		{[]string{"invoke", "/nope.hvt"}, "", "uaaf: invalid request: /nope.hvt: no such file or directory\n", 1},
 		{[]string{"invoke", "--timeout", "10ms", kvmtest.GuestImage(t, "spin")}, "", "uaaf: session 1 killed: timeout: the session ran longer than 10ms\n", 255},
 		{[]string{"invoke", "--input", "-", hello}, "payload", "uaaf: invalid request: image " + hello + ` declares no block device "input" to read input from (see guest/UAAF_ABI.md)` + "\n", 1},

@@ -72,7 +72,7 @@ func sessionCreate(c *cli.Context) error {
 	defer cl.Close()
 	s, err := cl.CreateSession(c.Context, spec)
 	if err != nil {
-		return err
+		return unknownImage(err, spec.Image)
 	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, s)
