@@ -26,7 +26,8 @@ import (
 
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "help" && uaafapp.IsCtlCommand(os.Args[2]) {
-		os.Args = []string{os.Args[0], os.Args[2], "--help"} // uaaf-ctl's help
+		// uaaf-ctl's help: "help bench call" is "bench call --help".
+		os.Args = append(append([]string{os.Args[0]}, os.Args[2:]...), "--help")
 	}
 	err := cliapp.Run(newApp(), os.Args)
 	os.Exit(command.ExitCode(err, os.Stderr))

@@ -363,6 +363,12 @@ func TestExitCodes(t *testing.T) {
 		{name: "not ELF", args: func(t *testing.T) []string { return []string{"run", notELF(t)} }, code: 1, errSub: "invalid or unsupported executable"},
 		{name: "inspect bad file", args: func(t *testing.T) []string { return []string{"inspect", notELF(t)} }, code: 1, errSub: "invalid or unsupported executable"},
 		{name: "version", args: func(*testing.T) []string { return []string{"--version"} }, stdout: []string{"uaaf ", " (hvt ABI version 2)\n"}},
+		{name: "help of a uaaf-ctl subcommand", args: func(*testing.T) []string { return []string{"help", "bench", "call"} },
+			stdout: []string{"NAME:\n   uaaf bench call - ", "--guest-dir DIR"}},
+		{name: "help of a uaaf-ctl command", args: func(*testing.T) []string { return []string{"help", "serve"} },
+			stdout: []string{"NAME:\n   uaaf serve - ", "The --config file is JSON"}},
+		{name: "a uaaf-ctl group without a subcommand", args: func(*testing.T) []string { return []string{"bench"} },
+			code: 1, stderr: "uaaf: bench: want a subcommand: call, start, cold (see uaaf bench --help)"},
 		{name: "exitcode 42", kvm: true, args: func(t *testing.T) []string {
 			return []string{"run", "--mem=32", kvmtest.GuestImage(t, "exitcode"), "42"}
 		}, code: 42, stdout: []string{"exiting with 42"}},
