@@ -8,7 +8,10 @@ KMOD_ARGS := $(if $(KDIR),KDIR=$(KDIR))
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X github.com/uaaf/uaaf/cmd/internal/command.Version=$(VERSION)"
 
-.PHONY: all build guest generate check-generate deps deps-kmod demo test test-short test-race bench fuzz lint \
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+.PHONY: all build guest docs install uninstall generate check-generate deps deps-kmod demo test test-short test-race bench fuzz lint \
 	kmod kmod-check kmod-test clean help
 
 all: build guest ## build bin/uaaf, the manifest tool and every guest image
@@ -18,11 +21,24 @@ all: build guest ## build bin/uaaf, the manifest tool and every guest image
 build: ## build bin/uaaf, bin/uaaf-ctl (the daemon and tools uaaf runs) and bin/uaaf-mftgen
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs $(GOFLAGS_BUILD) -o $(BIN)/uaaf ./cmd/uaaf
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs $(GOFLAGS_BUILD) -o $(BIN)/uaaf-ctl ./cmd/uaaf-ctl
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen ./tools/mftgen
+	@# uaaf-mftgen is replaced only when it changes: every manifest, hence
+	@# every guest image, depends on it.
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen.new ./tools/mftgen
+	@if cmp -s $(BIN)/uaaf-mftgen.new $(BIN)/uaaf-mftgen; then rm $(BIN)/uaaf-mftgen.new; \
+		else mv $(BIN)/uaaf-mftgen.new $(BIN)/uaaf-mftgen; fi
 
 guest: build ## build the guest SDK, guest images (guest/build) and library functions (libfuncs/build)
 	$(MAKE) -C guest MFTGEN=../$(BIN)/uaaf-mftgen
 	$(MAKE) -C libfuncs MFTGEN=../$(BIN)/uaaf-mftgen
+
+docs: build ## the man page and bash/zsh completion, generated from the command definitions: bin/uaaf.1, bin/uaaf.bash, bin/_uaaf
+	$(GO) run ./cmd/internal/clidoc -o $(BIN)
+
+install: all docs ## install uaaf, the guest SDK, the library and guest images, man page, completion under $(DESTDIR)$(PREFIX) (default /usr/local)
+	tools/install.sh install "$(DESTDIR)$(PREFIX)"
+
+uninstall: ## remove exactly what make install put under $(DESTDIR)$(PREFIX) (its manifest, share/uaaf/install-manifest)
+	tools/install.sh uninstall "$(DESTDIR)$(PREFIX)"
 
 generate: ## regenerate hypervisor/uaafabi/trampoline_gen.go from guest/trampoline/trampoline.S
 	$(GO) run ./tools/trampgen
@@ -56,7 +72,7 @@ test-race: guest ## tests under the race detector
 bench: all ## benchmarks (ratios against baselines measured in the same run)
 	$(GO) test -run='^$$' -bench=. -benchtime=20x ./...
 
-FUZZ_PKGS := ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/ ./session/sched/ ./tools/trace/ ./tools/bench/procmem/ ./tools/bench/report/
+FUZZ_PKGS := ./cmd/internal/cliapp/ ./cmd/internal/runcmd/ ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/ ./session/sched/ ./tools/trace/ ./tools/bench/procmem/ ./tools/bench/report/
 
 fuzz: ## run every fuzz target for 20 s each
 	@for p in $(FUZZ_PKGS); do \

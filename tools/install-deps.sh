@@ -4,7 +4,8 @@
 # root; otherwise names the packages to install and fails.
 #
 # Usage: tools/install-deps.sh [--kmod]
-#   --kmod  also kernel headers and sparse (for building/checking kmod/)
+#   --kmod  also kernel headers and sparse (for building/checking kmod/),
+#           and zsh (make test checks the zsh completion script with it)
 set -euo pipefail
 
 want=()
@@ -24,6 +25,7 @@ if [ "${1:-}" = "--kmod" ]; then
 	need_cmd flex flex
 	need_cmd bison bison
 	need_file /usr/include/libelf.h libelf-dev
+	need_cmd zsh zsh
 fi
 
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then

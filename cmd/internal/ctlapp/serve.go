@@ -1,4 +1,4 @@
-package main
+package ctlapp
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/uaaf/uaaf/cmd/internal/command"
+	"github.com/uaaf/uaaf/cmd/internal/datadir"
 	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
 	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/session/api"
@@ -35,17 +36,21 @@ serves the API described by GET /v1/openapi.json on a unix socket (mode 0660),
 optionally also on a loopback TCP address with a bearer token. SIGTERM or SIGINT
 stops it: it stops accepting, lets running sessions finish within --drain-timeout,
 stops the rest and exits 0. Its state is in memory: sessions end with it, and
-libraries and images must be loaded again (--config) after a restart.`,
+libraries and images must be loaded again (--config) after a restart.
+
+The --config file is JSON, its relative paths relative to the file itself:
+{"lib_path": ["DIR"], "libraries": [{"name": "sha256", "path": "sha256.hvt",
+"pin": true}], "images": [{"name": "demo", "path": "demo.hvt", "mem_mib": 8}]}.`,
 		Flags: []cli.Flag{
 			socketFlag(),
-			&cli.StringFlag{Name: "config", Usage: "JSON `FILE` of libraries to preload and images to register at start (see README)"},
+			&cli.StringFlag{Name: "config", Usage: "JSON `FILE` of libraries to preload and images to register at start (its format: see the description)"},
 			&cli.StringFlag{Name: "listen", Usage: "also serve on TCP `ADDR` (loopback only unless --allow-remote); needs --token-file"},
 			&cli.StringFlag{Name: "token-file", Usage: "`FILE` holding the bearer token TCP clients must send"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "let --listen take a non-loopback address"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every request"},
 			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, Usage: "on SIGTERM, how long running sessions may finish before they are stopped"},
-			&cli.StringSliceFlag{Name: "lib-path", Usage: "`DIR`[:DIR] searched for NAME.hvt when a session imports a library not loaded (also $UAAF_LIB_PATH)"},
+			&cli.StringSliceFlag{Name: "lib-path", Usage: "`DIR`[:DIR] searched for NAME.hvt when a session imports a library not loaded (also $UAAF_LIB_PATH); uaaf's own library images are searched last", DefaultText: "PREFIX/" + datadir.ShareDir + "/lib of the installed uaaf, or libfuncs/build of its source tree"},
 			&cli.IntFlag{Name: "lib-mem", Value: 4, Usage: "guest memory of each library view, `MiB`"},
 			&cli.DurationFlag{Name: "lib-ttl", Value: 10 * time.Minute, Usage: "how long an unpinned library stays loaded after its last session (the ttl keep-alive policy)"},
 			&cli.StringFlag{Name: "keep-alive", Usage: "keep-alive `POLICY` of libraries: ttl=D, hybrid[,…], pinned (overrides --lib-ttl)"},
@@ -69,7 +74,7 @@ libraries and images must be loaded again (--config) after a restart.`,
 
 func serve(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments (got %q); see uaaf serve --help", c.Args().First())
+		return fmt.Errorf("serve takes no arguments (got %q; see uaaf serve --help)", c.Args().First())
 	}
 	var handler slog.Handler
 	level := slog.LevelInfo
@@ -113,6 +118,9 @@ func serve(c *cli.Context) error {
 	libPaths = append(libPaths, filepath.SplitList(os.Getenv("UAAF_LIB_PATH"))...)
 	if cfg != nil {
 		libPaths = append(libPaths, cfg.LibPath...)
+	}
+	if d, err := datadir.Find(); err == nil {
+		libPaths = append(libPaths, d.Lib) // uaaf's own library images, last
 	}
 	keep := c.String("keep-alive")
 	if keep == "" {

@@ -1,4 +1,4 @@
-package main
+package ctlapp
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/uaaf/uaaf/cmd/internal/datadir"
 	"github.com/uaaf/uaaf/libfuncs"
 	"github.com/uaaf/uaaf/libfuncs/libvm"
 	"github.com/uaaf/uaaf/tools/bench"
@@ -21,13 +22,17 @@ import (
 // against a baseline measured in the same run. No pass/fail: numbers only.
 func benchCommand() *cli.Command {
 	dirs := []cli.Flag{
-		&cli.StringFlag{Name: "guest-dir", Value: "guest/build", Usage: "where the benchmark sessions (callbench.hvt, demo.hvt) are"},
-		&cli.StringFlag{Name: "lib-dir", Value: "libfuncs/build", Usage: "where the library images are"},
+		&cli.StringFlag{Name: "guest-dir", Usage: "`DIR` of the benchmark sessions (callbench.hvt, demo.hvt)", DefaultText: datadirDefault("guest", "guest/build")},
+		&cli.StringFlag{Name: "lib-dir", Usage: "`DIR` of the library images", DefaultText: datadirDefault("lib", "libfuncs/build")},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
 	}
 	return &cli.Command{
 		Name:  "bench",
 		Usage: "microbenchmarks: call round trip, session start, cold run (ratios against baselines measured in the same run)",
+		Description: `The images the benchmarks run are found next to uaaf: under
+PREFIX/share/uaaf when it is installed (make install), in the source tree
+when it runs from the tree's bin/, or under $UAAF_DATA_DIR (lib/, guest/)
+when that is set; --guest-dir and --lib-dir override.`,
 		Subcommands: []*cli.Command{
 			{
 				Name:  "call",
@@ -35,15 +40,23 @@ func benchCommand() *cli.Command {
 				Flags: append([]cli.Flag{&cli.IntFlag{Name: "n", Value: 1000, Usage: "calls per measurement"}}, dirs...),
 				Action: func(c *cli.Context) error {
 					if c.Int("n") < 1 {
-						return fmt.Errorf("--n must be at least 1")
+						return fmt.Errorf("-n must be at least 1")
+					}
+					guest, err := benchImage(c, "guest-dir", "callbench.hvt")
+					if err != nil {
+						return err
+					}
+					lib, err := benchImage(c, "lib-dir", "testfns.hvt")
+					if err != nil {
+						return err
 					}
 					reg := libvm.NewRegistry(libvm.Config{Console: io.Discard},
-						libfuncs.Config[*libvm.Library]{Paths: []string{c.String("lib-dir")}})
+						libfuncs.Config[*libvm.Library]{Paths: []string{filepath.Dir(lib)}})
 					defer reg.Close()
 					// Kernel-side counts need eBPF; the test benchmark
 					// (go test -bench Call ./tools/bench) has them. The uaaf
 					// binary stays free of the eBPF library.
-					r, err := bench.MeasureCalls(reg, filepath.Join(c.String("guest-dir"), "callbench.hvt"), c.Int("n"), nil)
+					r, err := bench.MeasureCalls(reg, guest, c.Int("n"), nil)
 					if err != nil {
 						return err
 					}
@@ -56,7 +69,7 @@ func benchCommand() *cli.Command {
 					if r.Traced {
 						printf(w, ", %.2f (kernel)\nemulated guest instructions:   %.1f per call, %.1f per hypercall\n", r.KernelExits, r.InsnsCall, r.InsnsHypercall)
 					} else {
-						printf(w, "\nkernel-side counts (eBPF):     go test -run='^$' -bench=Call ./tools/bench\n")
+						printf(w, "\nkernel-side counts (eBPF):     in uaaf's source tree, go test -run='^$' -bench=Call ./tools/bench\n")
 					}
 					return nil
 				},
@@ -71,9 +84,17 @@ func benchCommand() *cli.Command {
 					}
 					libs := map[string]string{}
 					for _, l := range []string{"base64", "sha256", "crc32", "sort"} {
-						libs[l] = filepath.Join(c.String("lib-dir"), l+".hvt")
+						p, err := benchImage(c, "lib-dir", l+".hvt")
+						if err != nil {
+							return err
+						}
+						libs[l] = p
 					}
-					r, err := bench.MeasureStart(filepath.Join(c.String("guest-dir"), "demo.hvt"), libs, c.Int("rounds"))
+					demo, err := benchImage(c, "guest-dir", "demo.hvt")
+					if err != nil {
+						return err
+					}
+					r, err := bench.MeasureStart(demo, libs, c.Int("rounds"))
 					if err != nil {
 						return err
 					}
@@ -133,6 +154,31 @@ func benchCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// benchImage is the path of image name in the directory flag dirFlag
+// (guest-dir or lib-dir) gives, by default the one package datadir finds;
+// an error says which flag to use.
+func benchImage(c *cli.Context, dirFlag, name string) (string, error) {
+	dir := c.String(dirFlag)
+	if dir == "" {
+		d, err := datadir.Find()
+		if err != nil {
+			return "", fmt.Errorf("cannot find %s: %w; give its directory with --%s", name, err, dirFlag)
+		}
+		dir = d.Guest
+		if dirFlag == "lib-dir" {
+			dir = d.Lib
+		}
+	}
+	return datadir.Image(dir, name, "--"+dirFlag)
+}
+
+// datadirDefault describes where a data directory flag looks by default
+// (package datadir's rule; $UAAF_DATA_DIR/SUB first, said in the command's
+// description).
+func datadirDefault(sub, inTree string) string {
+	return "PREFIX/" + datadir.ShareDir + "/" + sub + " of the installed uaaf, or " + inTree + " of its source tree"
 }
 
 // timeRun runs a command to completion, output discarded, and returns its

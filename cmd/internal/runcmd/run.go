@@ -101,10 +101,23 @@ func run(stdout, stderr io.Writer, argv []string, release bool) error {
 		defer r.Close()
 	}
 
+	// Where the statistics go is settled now: the seccomp filter the run
+	// installs allows neither open(2) nor a terminal's ioctl.
+	var stats *statsOut
+	if opts.Stats {
+		if stats, err = openStats(opts.StatsFile, stderr); err != nil {
+			return err
+		}
+		if release {
+			defer stats.Close()
+		}
+	}
 	start := time.Now()
 	status, err := r.Run(ctx)
-	if opts.Stats {
-		r.PrintStats(stderr, time.Since(start), status, err)
+	if stats != nil {
+		if werr := r.PrintStats(stats, time.Since(start), status, err); werr != nil && err == nil {
+			return werr
+		}
 	}
 	if err != nil {
 		var se signalError

@@ -1,4 +1,9 @@
-package main
+// Package uaafapp is the command-line application of the uaaf binary:
+// run, inspect, probe and version, and the control-side commands it hands
+// to uaaf-ctl (see ctl.go). It is a package of its own, not package main,
+// so that tools (the man page and completion generator, cmd/internal/clidoc) can
+// read the same definitions the binary runs.
+package uaafapp
 
 import (
 	"fmt"
@@ -11,7 +16,9 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 )
 
-func newApp() *cli.App {
+// New returns the uaaf application, with cliapp's conventions applied.
+// Each call builds a fresh one: urfave/cli keeps state in it.
+func New() *cli.App {
 	app := &cli.App{
 		Name:  "uaaf",
 		Usage: "run Solo5-hvt unikernels as functions on KVM",

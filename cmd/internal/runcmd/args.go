@@ -17,14 +17,16 @@ UaaF options (sessions that import library functions):
   --lib NAME=PATH                 preload library-function image PATH as NAME
                                   (repeatable; also --lib=NAME=PATH)
   --lib-path DIR[:DIR...]         where to look for NAME.hvt for imports not
-                                  given with --lib (also $UAAF_LIB_PATH)
+                                  given with --lib (also $UAAF_LIB_PATH; uaaf's
+                                  own library images are searched last)
   --lib-mem=MiB                   guest memory of each library view (default 4)
   --switch auto|exit|vmfunc       view-switch backend (default auto: vmfunc
                                   where the uaaf module supports it, else exit)
   --call-timeout=DURATION         deadline of one library call (default 10s)
   --eager                         start library instances at bind time, not
                                   at their first call
-  --stats                         print JSON run statistics to stderr at exit
+  --stats[=FILE]                  JSON run statistics at exit: on stderr (indented
+                                  when it is a terminal), or written to FILE
   -v, --verbose                   say which view-switch backend was chosen, and why
   --seccomp=kill|log|off          confine uaaf to its allowlist of system calls
                                   before the guest's first instruction: a call
@@ -42,6 +44,7 @@ type options struct {
 	CallTimeout time.Duration
 	Eager       bool
 	Stats       bool
+	StatsFile   string // --stats=FILE; "" for stderr
 	Verbose     bool
 	Seccomp     seccomp.Mode
 }
@@ -71,6 +74,12 @@ func parseArgs(argv []string) (*monitor.Args, *options, error) {
 		switch {
 		case w == "--stats":
 			o.Stats = true
+		case key == "--stats":
+			// --stats=FILE only: "--stats KERNEL" must stay --stats alone.
+			if val == "" {
+				return nil, nil, usageErr("--stats=FILE wants a file name (or --stats alone, for stderr)")
+			}
+			o.Stats, o.StatsFile = true, val
 		case w == "--eager":
 			o.Eager = true
 		case w == "--verbose" || w == "-v":

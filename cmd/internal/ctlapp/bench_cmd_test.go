@@ -1,4 +1,4 @@
-package main
+package ctlapp
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ func TestBenchCommands(t *testing.T) {
 	kvmtest.GuestImage(t, "callbench")
 	dirs := []string{"--guest-dir", filepath.Join(root, "guest", "build"), "--lib-dir", filepath.Join(root, "libfuncs", "build")}
 	run := func(args ...string) (string, error) {
-		app := newApp()
+		app := New()
 		var out bytes.Buffer
 		app.Writer, app.ErrWriter = &out, &out
 		err := app.Run(append([]string{"uaaf", "bench"}, args...))

@@ -1,9 +1,9 @@
-package main
+package uaafapp
 
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/uaaf/uaaf/cmd/uaaf/internal/runcmd"
+	"github.com/uaaf/uaaf/cmd/internal/runcmd"
 )
 
 // runCommand describes `uaaf run` for the command-line library's help and

@@ -1,4 +1,4 @@
-package main
+package ctlapp
 
 import (
 	"io"
@@ -14,7 +14,7 @@ func imageCommand() *cli.Command {
 	return groupCommand("image", "session images registered with the daemon: add, ls, rm",
 		&cli.Command{
 			Name: "add", Usage: "register a session image under a name: parsed and laid out once", ArgsUsage: "NAME=PATH",
-			Flags:  clientFlags(&cli.IntFlag{Name: "mem", Usage: "guest memory of its sessions, `MiB` (default: the daemon's)"}),
+			Flags:  clientFlags(&cli.IntFlag{Name: "mem", Usage: "guest memory of its sessions, `MiB`", DefaultText: "the daemon's"}),
 			Action: imageAdd,
 		},
 		&cli.Command{Name: "ls", Usage: "list the registered images", Flags: clientFlags(), Action: imageList},

@@ -1,4 +1,4 @@
-package main
+package ctlapp
 
 import (
 	"errors"
@@ -45,7 +45,7 @@ func invoke(c *cli.Context) error {
 	defer cl.Close()
 	r, err := cl.Invoke(c.Context, api.Invoke{Image: spec.Image, Args: spec.Args, MemMiB: spec.MemMiB, Input: spec.Input, Limits: spec.Limits})
 	if err != nil {
-		return err
+		return unknownImage(err, spec.Image)
 	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, r)

@@ -1,4 +1,4 @@
-package main
+package ctlapp
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func sessionCommand() *cli.Command {
 				}
 			}
 			return sessionDo(c, func(cl *client.Client, id uint64) (api.Session, error) { return cl.WaitSession(c.Context, id, timeout) })
-		}, &cli.DurationFlag{Name: "timeout", Usage: "wait at most this long (default: until it ends)"}),
+		}, &cli.DurationFlag{Name: "timeout", Usage: "wait at most this long", DefaultText: "until it ends"}),
 		idCmd("kill", "stop a session (a created one is released without running)", func(c *cli.Context) error {
 			return sessionDo(c, func(cl *client.Client, id uint64) (api.Session, error) { return cl.KillSession(c.Context, id) })
 		}),
@@ -72,7 +72,7 @@ func sessionCreate(c *cli.Context) error {
 	defer cl.Close()
 	s, err := cl.CreateSession(c.Context, spec)
 	if err != nil {
-		return err
+		return unknownImage(err, spec.Image)
 	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, s)

@@ -1,4 +1,4 @@
-package main
+package uaafapp
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package main
+package ctlapp
 
 import (
 	"bytes"
@@ -55,7 +55,7 @@ type result struct {
 // uaaf runs `uaaf ARGS…` in-process with stdin, as main does (the error
 // printed as one "uaaf: …" line), against the daemon $UAAF_SOCKET names.
 func uaaf(ctx context.Context, stdin string, stdout *syncBuffer, args ...string) result {
-	app := newApp()
+	app := New()
 	var errb syncBuffer
 	if stdout == nil {
 		stdout = &syncBuffer{}
@@ -409,14 +409,15 @@ func TestClientVerbErrors(t *testing.T) {
 		code   int
 	}{
 		{[]string{"ps", "--socket", none}, "", "uaaf: no daemon at " + none + ": start one with `uaaf serve`\n", 1},
-		{[]string{"invoke", "nope"}, "", "uaaf: not found: no image named nope (register it with POST /v1/images, or give a path)\n", 1},
+		{[]string{"invoke", "nope"}, "", "uaaf: no image named \"nope\": register it with `uaaf image add nope=PATH`, or give the image's path\n", 1},
+		{[]string{"session", "create", "nope"}, "", "uaaf: no image named \"nope\": register it with `uaaf image add nope=PATH`, or give the image's path\n", 1},
 		{[]string{"invoke", "/nope.hvt"}, "", "uaaf: invalid request: /nope.hvt: no such file or directory\n", 1},
 		{[]string{"invoke", "--timeout", "10ms", kvmtest.GuestImage(t, "spin")}, "", "uaaf: session 1 killed: timeout: the session ran longer than 10ms\n", 255},
 		{[]string{"invoke", "--input", "-", hello}, "payload", "uaaf: invalid request: image " + hello + ` declares no block device "input" to read input from (see guest/UAAF_ABI.md)` + "\n", 1},
 		{[]string{"invoke", "--input", big, hello}, "", "uaaf: --input " + big + ": more than the 1 MiB an invocation carries\n", 1},
 		{[]string{"invoke", "--input", filepath.Join(dir, "missing"), hello}, "", "uaaf: --input: open " + filepath.Join(dir, "missing") + ": no such file or directory\n", 1},
 		{[]string{"invoke"}, "", "uaaf: invoke: want an IMAGE or NAME (see uaaf invoke --help)\n", 1},
-		{[]string{"invoke", "--bogus", "x"}, "", "uaaf: flag provided but not defined: -bogus (see uaaf invoke --help)\n", 1},
+		{[]string{"invoke", "--bogus", "x"}, "", "uaaf: flag provided but not defined: --bogus (see uaaf invoke --help)\n", 1},
 		{[]string{"lib", "load", "foo"}, "", "uaaf: lib load: \"foo\" is not NAME=PATH (see uaaf lib load --help)\n", 1},
 		{[]string{"lib", "load", "=x.hvt"}, "", "uaaf: lib load: \"=x.hvt\" is not NAME=PATH (see uaaf lib load --help)\n", 1},
 		{[]string{"lib", "load", "9x=/x.hvt"}, "", "uaaf: library 9x: invalid request: \"9x\" is not a library name (letters, digits, _; not starting with a digit; at most 31 bytes)\n", 1},
@@ -436,7 +437,7 @@ func TestClientVerbErrors(t *testing.T) {
 		{[]string{"session", "logs", "7"}, "", "uaaf: not found: session 7\n", 1},
 		{[]string{"session"}, "", "uaaf: session: want a subcommand: create, start, ls, get, wait, kill, rm, logs (see uaaf session --help)\n", 1},
 		{[]string{"ps", "x"}, "", "uaaf: ps: want no arguments, got 1 arguments (see uaaf ps --help)\n", 1},
-		{[]string{"events", "--since", "x"}, "", "uaaf: invalid value \"x\" for flag -since: parse error (see uaaf events --help)\n", 1},
+		{[]string{"events", "--since", "x"}, "", "uaaf: invalid value \"x\" for flag --since: parse error (see uaaf events --help)\n", 1},
 	} {
 		name := strings.Join(tc.args, " ")
 		r := uaaf(ctx, tc.stdin, nil, tc.args...)

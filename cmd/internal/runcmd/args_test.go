@@ -30,6 +30,9 @@ func TestParseArgs(t *testing.T) {
 			want: options{Seccomp: seccomp.Kill, Libs: []libSpec{{"a", "b"}}}, blk: "/x", gargs: []string{"--lib", "g"}},
 		{name: "lib-mem rounded down", argv: []string{"--lib-mem=5", "s.hvt"}, want: options{Seccomp: seccomp.Kill, LibMemSize: 4 << 20}},
 		{name: "after KERNEL: guest arguments", argv: []string{"s.hvt", "--lib", "--stats"}, want: options{Seccomp: seccomp.Kill}, gargs: []string{"--lib", "--stats"}},
+		{name: "stats to stderr, KERNEL next", argv: []string{"--stats", "s.hvt"}, want: options{Seccomp: seccomp.Kill, Stats: true}},
+		{name: "stats to a file", argv: []string{"--stats=/tmp/st.json", "s.hvt"}, want: options{Seccomp: seccomp.Kill, Stats: true, StatsFile: "/tmp/st.json"}},
+		{name: "stats file empty", argv: []string{"--stats=", "s.hvt"}, err: "--stats=FILE wants a file name (or --stats alone, for stderr)"},
 		{name: "seccomp", argv: []string{"--seccomp=log", "s.hvt"}, want: options{Seccomp: seccomp.Log}},
 		{name: "seccomp off, two words", argv: []string{"--seccomp", "off", "s.hvt"}, want: options{Seccomp: seccomp.Off}},
 		{name: "bad seccomp", argv: []string{"--seccomp=strict", "s.hvt"}, err: `--seccomp wants kill, log or off, got "strict"`},
@@ -69,4 +72,22 @@ func TestParseArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseArgs: any command line (words separated by NUL) parses or is a
+// usage error; never a panic, never another kind of error.
+func FuzzParseArgs(f *testing.F) {
+	for _, s := range []string{
+		"--mem=32\x00s.hvt", "--mem\x0032\x00s.hvt", "--lib\x00a=b\x00--stats=/x\x00s.hvt",
+		"--stats=\x00s.hvt", "--block:d=/x\x00--\x00s.hvt\x00--lib", "--switch\x00", "-v\x00--seccomp=log\x00s.hvt",
+		"--lib-mem=5\x00--call-timeout=1s\x00s.hvt", "--net:n=@3\x00--net-mac:n=aa:bb:cc:dd:ee:ff\x00s.hvt",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _, err := parseArgs(strings.Split(s, "\x00"))
+		if err != nil && !errors.Is(err, monitor.ErrUsage) {
+			t.Errorf("%q: %v is not a usage error", s, err)
+		}
+	})
 }

@@ -1,4 +1,4 @@
-package main
+package uaafapp
 
 import (
 	"errors"
@@ -73,8 +73,9 @@ func execCtl(args []string) error {
 	return errors.Join(fmt.Errorf("exec %s", p), err)
 }
 
-// isCtlCommand reports whether uaaf-ctl serves command name.
-func isCtlCommand(name string) bool {
+// IsCtlCommand reports whether uaaf-ctl serves command name (the uaaf
+// binary only execs it).
+func IsCtlCommand(name string) bool {
 	for _, c := range ctlCommands {
 		if c.name == name {
 			return true

@@ -1,7 +1,8 @@
-package main
+package ctlapp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -168,6 +169,16 @@ func imageRef(ref string) (string, error) {
 	return filepath.Abs(ref)
 }
 
+// unknownImage turns the daemon's "no image named NAME" (a 404 answering a
+// session of an image name, whose advice is the API's) into the CLI's
+// advice; other errors pass unchanged.
+func unknownImage(err error, ref string) error {
+	if errors.Is(err, client.ErrNotFound) && !strings.ContainsRune(ref, '/') {
+		return fmt.Errorf("no image named %q: register it with `uaaf image add %s=PATH`, or give the image's path", ref, ref)
+	}
+	return err
+}
+
 // readInput reads --input: a file, or standard input for "-", at most
 // api.MaxInput bytes. No --input is nil.
 func readInput(c *cli.Context) ([]byte, error) {
@@ -203,11 +214,11 @@ func readInput(c *cli.Context) ([]byte, error) {
 // limitFlags are the session limits create and invoke take.
 func limitFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "mem", Usage: "guest memory, `MiB` (default: the image's)"},
+		&cli.IntFlag{Name: "mem", Usage: "guest memory, `MiB`", DefaultText: "the image's"},
 		&cli.StringFlag{Name: "input", Usage: "input payload from `FILE` (- for standard input), at most 1 MiB; the guest reads it from block device \"input\""},
-		&cli.DurationFlag{Name: "timeout", Usage: "wall-time limit of the session (default: the daemon's)"},
-		&cli.DurationFlag{Name: "call-timeout", Usage: "deadline of one library call (default: the daemon's)"},
-		&cli.Int64Flag{Name: "max-console", Usage: "console `BYTES` kept (default: the daemon's)"},
+		&cli.DurationFlag{Name: "timeout", Usage: "wall-time limit of the session", DefaultText: "the daemon's"},
+		&cli.DurationFlag{Name: "call-timeout", Usage: "deadline of one library call", DefaultText: "the daemon's"},
+		&cli.Int64Flag{Name: "max-console", Usage: "console `BYTES` kept", DefaultText: "the daemon's"},
 	}
 }
 

@@ -2,7 +2,6 @@ package runcmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uaaf/uaaf/cmd/uaaf/internal/prestart"
+	"github.com/uaaf/uaaf/cmd/internal/datadir"
+	"github.com/uaaf/uaaf/cmd/internal/prestart"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
@@ -85,6 +85,9 @@ func newRunner(ctx context.Context, args *monitor.Args, opts *options, stderr io
 				paths = append(paths, d)
 			}
 		}
+	}
+	if d, err := datadir.Find(); err == nil {
+		paths = append(paths, d.Lib) // uaaf's own library images, last
 	}
 	// Library instances start at a session's first call, under the seccomp
 	// filter, which allows no open(2): their KVM device is opened now.
@@ -199,14 +202,15 @@ type runStats struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// PrintStats writes the run's statistics as one JSON object.
-func (r *runner) PrintStats(w io.Writer, total time.Duration, status int, runErr error) {
+// PrintStats writes the run's statistics to out as one JSON object, indented
+// if out is a terminal.
+func (r *runner) PrintStats(out *statsOut, total time.Duration, status int, runErr error) error {
 	m := r.mon
 	if r.sess != nil {
 		m = r.sess.Monitor()
 	}
 	st := m.Stats()
-	out := runStats{
+	rs := runStats{
 		Image: r.args.Config.Kernel, Status: status,
 		PhasesMs: map[string]float64{
 			"preload":           ms(r.preload),
@@ -219,32 +223,31 @@ func (r *runner) PrintStats(w io.Writer, total time.Duration, status int, runErr
 		Hypercalls: map[string]uint64{},
 	}
 	if runErr != nil {
-		out.Error = runErr.Error()
+		rs.Error = runErr.Error()
 	}
-	out.Seccomp = "off"
+	rs.Seccomp = "off"
 	if mode, prof := seccomp.Installed(); mode != seccomp.Off {
-		out.Seccomp = fmt.Sprintf("%s (profile %s)", mode, prof)
+		rs.Seccomp = fmt.Sprintf("%s (profile %s)", mode, prof)
 	}
 	for nr, n := range st.Hypercalls {
 		if n > 0 {
-			out.Hypercalls[strings.ToLower(hvt.Hypercall(nr).String())] = n
+			rs.Hypercalls[strings.ToLower(hvt.Hypercall(nr).String())] = n
 		}
 	}
 	if r.sess != nil {
-		out.Switch = r.sel.Why
+		rs.Switch = r.sel.Why
 		cs := r.sess.SwitchStats()
-		out.Calls = &cs
+		rs.Calls = &cs
 		row := r.sess.Row()
-		out.Session = &row
+		rs.Session = &row
 		for _, in := range r.reg.List() {
 			f := funcStats{Name: in.Name, Path: in.Path, Refs: in.Refs, Pinned: in.Pinned}
 			if l := in.Lib; l != nil {
 				f.Exports, f.MemSize, f.Preload, f.Resident = l.ExportNames(), l.MemSize(), l.PreloadTime(), l.Resident()
 			}
-			out.Functions = append(out.Functions, f)
+			rs.Functions = append(rs.Functions, f)
 		}
-		out.PhasesMs["bind"] = ms(r.sess.BindTime())
+		rs.PhasesMs["bind"] = ms(r.sess.BindTime())
 	}
-	b, _ := json.Marshal(out)
-	fmt.Fprintf(w, "%s\n", b)
+	return out.write(rs)
 }
