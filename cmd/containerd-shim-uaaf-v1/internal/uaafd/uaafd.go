@@ -87,7 +87,9 @@ type ref struct {
 
 func refOf(s api.Session) ref { return ref{n: s.ID, created: s.Created.UnixNano()} }
 
-func (r ref) String() string { return strconv.FormatUint(r.n, 10) + "@" + strconv.FormatInt(r.created, 10) }
+func (r ref) String() string {
+	return strconv.FormatUint(r.n, 10) + "@" + strconv.FormatInt(r.created, 10)
+}
 
 func parseRef(id string) (ref, error) {
 	ns, ts, ok := strings.Cut(id, "@")
