@@ -33,21 +33,6 @@ func start(t *testing.T) (*clienttest.Server, *Daemon) {
 	return srv, d
 }
 
-// console reads the session's whole console (follow: until it ends).
-func console(t *testing.T, d *Daemon, id string) string {
-	t.Helper()
-	rc, err := d.Console(testCtx(t), id, true)
-	if err != nil {
-		t.Fatalf("Console: %v", err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("read console: %v", err)
-	}
-	return string(b)
-}
-
 // TestRun runs sessions to their end through the adapter, as the task
 // service does: create, open the console, start, wait.
 func TestRun(t *testing.T) {
