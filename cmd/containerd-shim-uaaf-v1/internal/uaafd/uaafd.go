@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 
@@ -75,6 +76,12 @@ func (d *Daemon) wrap(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", daemon.ErrNotFound, err)
 	case errors.As(err, &ae), ctx.Err() != nil:
 		return err
+	}
+	// The client's own text says what Unreachable says; the system's
+	// error under it is the news.
+	var op *net.OpError
+	if errors.Is(err, client.ErrNoDaemon) && errors.As(err, &op) {
+		return daemon.Unreachable(d.socket, op)
 	}
 	return daemon.Unreachable(d.socket, err)
 }

@@ -339,7 +339,8 @@ func TestPing(t *testing.T) {
 	}
 	sock := filepath.Join(t.TempDir(), "none.sock")
 	err := New(sock).Ping(testCtx(t))
-	if !errors.Is(err, daemon.ErrNoDaemon) || !strings.HasPrefix(err.Error(), "no uaaf daemon at "+sock+": start one with `uaaf serve` (") {
+	want := "no uaaf daemon at " + sock + ": start one with `uaaf serve` (dial unix " + sock + ": connect: no such file or directory)"
+	if !errors.Is(err, daemon.ErrNoDaemon) || err.Error() != want {
 		t.Errorf("Ping without a daemon: %v", err)
 	}
 }
