@@ -213,11 +213,8 @@ func (n *node) writeDaemonConfig() {
 
 // startDaemon starts `uaaf serve` on the node's socket and waits for its
 // "ready" line. Sessions get 8 MiB unless their container has a memory
-// limit.
-//
-// TODO(lead): drop --seccomp=off once the daemon's process allowlist admits
-// seccomp(2): today `uaaf serve` dies of SIGSYS when its first session's
-// vCPU thread installs the runner filter.
+// limit. The daemon runs as deployed: its seccomp filters on (the default
+// --seccomp=kill).
 func (n *node) startDaemon() {
 	n.t.Helper()
 	logf, err := os.OpenFile(n.uaafLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -227,7 +224,7 @@ func (n *node) startDaemon() {
 	fmt.Fprintf(logf, "=== uaaf serve started by the test at %s\n", time.Now().Format(time.RFC3339Nano))
 	libDir := filepath.Dir(kvmtest.LibraryImage(n.t, "sha256"))
 	cmd := exec.Command(filepath.Join(n.bin, "uaaf"), "serve", "--socket", n.uaafSock, "--config", n.uaafCfg,
-		"--lib-path", libDir, "--pool-size", "2", "--mem", "8", "--drain-timeout", "2s", "--seccomp=off")
+		"--lib-path", libDir, "--pool-size", "2", "--mem", "8", "--drain-timeout", "2s")
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
