@@ -11,7 +11,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X github.com/uaaf/uaaf/cmd/internal/
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 
-.PHONY: all build guest docs install uninstall generate check-generate deps deps-kmod demo test test-short test-race bench fuzz lint \
+.PHONY: all build guest docs install uninstall generate check-generate deps deps-kmod deps-e2e demo test test-short test-race bench fuzz lint \
 	kmod kmod-check kmod-test clean help
 
 all: build guest ## build bin/uaaf, the manifest tool and every guest image
@@ -52,6 +52,9 @@ deps: ## install missing build packages (as root, via apt-get)
 deps-kmod: ## also kernel headers and sparse, for kmod/
 	tools/install-deps.sh --kmod
 
+deps-e2e: ## also containerd and ctr, for the containerd shim's end-to-end test
+	tools/install-deps.sh --e2e
+
 demo: deps all ## build everything and run the main job: the daemon serving sessions that share preloaded library functions
 	tools/demo/demo.sh $(BIN)
 
@@ -59,14 +62,14 @@ demo: deps all ## build everything and run the main job: the daemon serving sess
 # detector on every `make test` (a few seconds); `make test-race` runs all.
 RACE_PKGS := ./libfuncs/
 
-test: deps-kmod all kmod-check kmod-test ## everything: kmod build+sparse+EPT tests, Go unit/fuzz-seed/KVM end-to-end tests
+test: deps-kmod deps-e2e all kmod-check kmod-test ## everything: kmod build+sparse+EPT tests, Go unit/fuzz-seed/KVM end-to-end tests
 	UAAF_REQUIRE_KVM=1 $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
 test-short: build guest ## tests without the KVM requirement (KVM tests skip where /dev/kvm is absent)
 	$(GO) test -short ./...
 
-test-race: guest ## tests under the race detector
+test-race: deps-e2e guest ## tests under the race detector
 	UAAF_REQUIRE_KVM=1 $(GO) test -race -count=1 ./...
 
 bench: all ## benchmarks (ratios against baselines measured in the same run)
