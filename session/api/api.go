@@ -141,7 +141,7 @@ type Timings struct {
 	StartNs  int64  `json:"start"`
 	RunNs    int64  `json:"run"`   // first instruction → halt
 	TotalNs  int64  `json:"total"` // request accepted → exit status known
-	CPUNs    int64  `json:"cpu"`   // CPU time of the session's vCPU thread
+	CPUNs    int64  `json:"cpu"`   // CPU time of the session's vCPU thread (so far, while it runs)
 	VMExits  uint64 `json:"vm_exits"`
 	PoolHit  bool   `json:"pool_hit"` // its VM came from the warm pool
 }

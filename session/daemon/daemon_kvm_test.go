@@ -173,8 +173,9 @@ func TestKillAndTimeout(t *testing.T) {
 	}
 	// Running, its start is known: it has executed its first instruction.
 	td.must(t, "GET", path, nil, http.StatusOK, &s)
-	if s.State != api.StateRunning || s.Timings.StartNs <= 0 || s.Timings.BootNs <= 0 || s.Timings.RunNs != 0 {
-		t.Errorf("running: state %s, timings %+v; want start and boot set, run not yet", s.State, s.Timings)
+	if s.State != api.StateRunning || s.Timings.StartNs <= 0 || s.Timings.BootNs <= 0 || s.Timings.RunNs != 0 ||
+		s.Timings.CPUNs <= 0 || s.Timings.VMExits == 0 {
+		t.Errorf("running: state %s, timings %+v; want start, boot, CPU time and exits so far set, run not yet", s.State, s.Timings)
 	}
 	// The kill answers with the session's end.
 	td.must(t, "POST", path+"/kill", nil, http.StatusOK, &s)

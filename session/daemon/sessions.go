@@ -479,6 +479,16 @@ func (s *sess) view() api.Session {
 		v.Views[i] = api.View{Index: r.Index, Library: r.Library, Instance: r.Instance, Refs: r.Refs, Warm: r.Warm,
 			Calls: r.Calls, Faults: r.Faults, Exits: r.Exits}
 	}
+	if v.State == api.StateRunning { // so far: its vCPU thread's CPU time and the exits of it and its views
+		m := s.s.Monitor()
+		if cpu, ok := m.CPUTime(); ok {
+			v.Timings.CPUNs = int64(cpu)
+		}
+		v.Timings.VMExits = m.Exits()
+		for _, r := range row.Views {
+			v.Timings.VMExits += r.Exits
+		}
+	}
 	v.Console, v.Truncated = s.console.size()
 	return v
 }

@@ -156,6 +156,11 @@ func TestServeBinary(t *testing.T) {
 	if !twoFilters {
 		t.Errorf("no thread of the daemon has 2 seccomp filters while session %d runs", s.ID)
 	}
+	// Its CPU time so far is read from the vCPU thread's clock, by a
+	// thread under the daemon's filter.
+	if got, err := c.Session(ctx, s.ID); err != nil || got.State != api.StateRunning || got.Timings.CPUNs <= 0 {
+		t.Errorf("running session: %+v, %v; want its CPU time so far", got, err)
+	}
 	if _, err := c.KillSession(ctx, s.ID); err != nil {
 		t.Errorf("kill %d: %v", s.ID, err)
 	}
