@@ -150,9 +150,9 @@ func TestCRIE2E(t *testing.T) {
 		if got := n.refs("sha256"); got != 1 {
 			t.Errorf("sha256 refs %d, want 1", got)
 		}
-		// -a: the daemon measures a session's CPU time when it ends and
-		// never its memory apart from its own, so a running session reports
-		// zeros, which crictl's default view takes for a stopped container.
+		// -a: the daemon never measures a session's memory apart from its
+		// own, so a running session reports 0 memory, which crictl's
+		// default view may take for a stopped container.
 		if out := mustCRI("stats", "-a", "-o", "json", "--id", id); !strings.Contains(out, `"name": "runs"`) {
 			t.Errorf("stats: %s", out)
 		}

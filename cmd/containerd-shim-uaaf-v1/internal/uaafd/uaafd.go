@@ -277,9 +277,9 @@ func (d *Daemon) Console(ctx context.Context, id string, follow bool) (io.ReadCl
 	return rc, nil
 }
 
-// Stats reports the session's state and, once it has ended, the CPU time
-// of its vCPU thread (the daemon measures it at the end). The daemon does
-// not measure a session's memory apart from its own: MemBytes is 0.
+// Stats reports the session's state and the CPU time of its vCPU thread
+// (so far, while it runs). The daemon does not measure a session's memory
+// apart from its own: MemBytes is 0.
 func (d *Daemon) Stats(ctx context.Context, id string) (daemon.SessionStats, error) {
 	_, s, err := d.lookup(ctx, id)
 	if err != nil {
