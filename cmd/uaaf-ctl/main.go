@@ -28,6 +28,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			serveCommand(),
 			benchCommand(),
+			replayCommand(),
 			// The client verbs.
 			libCommand(),
 			imageCommand(),
