@@ -59,8 +59,8 @@ type Options struct {
 	Day int
 	// Window is the minutes to replay; zero: the whole day.
 	Window trace.Window
-	// Speedup is how many times faster than real time the trace runs;
-	// 0 means 1.
+	// Speedup is how many times faster than real time the trace runs,
+	// 0.001 to 1e6; 0 means 1.
 	Speedup float64
 	// Seed, Spread and Sample are trace.ArrivalOptions'.
 	Seed   uint64
@@ -159,8 +159,8 @@ func Load(opts Options) (*Plan, error) {
 	if opts.Speedup == 0 {
 		opts.Speedup = 1
 	}
-	if !(opts.Speedup > 0 && opts.Speedup <= 1e6) {
-		return nil, fmt.Errorf("%w: speed-up %v not in (0, 1e6]", ErrUsage, opts.Speedup)
+	if !(opts.Speedup >= 1e-3 && opts.Speedup <= 1e6) {
+		return nil, fmt.Errorf("%w: speed-up %v not in [0.001, 1e6]", ErrUsage, opts.Speedup)
 	}
 	if opts.Window == (trace.Window{}) {
 		opts.Window = trace.FullDay
@@ -265,7 +265,7 @@ func findFile(dirs []string, name string) (string, error) {
 			return filepath.Abs(p)
 		}
 	}
-	return "", fmt.Errorf("%w: %s not found in %s", ErrSetup, name, strings.Join(dirs, ":"))
+	return "", fmt.Errorf("%s not found in %s", name, strings.Join(dirs, ":"))
 }
 
 // ResolveImages returns the file IMAGE.hvt of each of p's images, found
@@ -275,7 +275,7 @@ func (p *Plan) ResolveImages(dirs []string) (map[string]string, error) {
 	for _, im := range p.Images {
 		path, err := findFile(dirs, im+".hvt")
 		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", im, err)
+			return nil, fmt.Errorf("%w: image %s: %w", ErrSetup, im, err)
 		}
 		out[im] = path
 	}
@@ -297,7 +297,7 @@ func (p *Plan) WriteAliases(dir string, libDirs []string) error {
 	for _, l := range p.Libraries {
 		path, err := findFile(libDirs, l+".hvt")
 		if err != nil {
-			return fmt.Errorf("library %s: %w", l, err)
+			return fmt.Errorf("%w: library %s: %w", ErrSetup, l, err)
 		}
 		files[l] = path
 	}
