@@ -14,6 +14,9 @@ import (
 
 	"github.com/uaaf/uaaf/cmd/internal/cliapp"
 	"github.com/uaaf/uaaf/cmd/internal/command"
+	// Policies outside the core set register themselves: uaaf serve
+	// --keep-alive and uaaf replay --policies know them by name.
+	_ "github.com/uaaf/uaaf/session/sched/contrib"
 )
 
 func main() {

@@ -73,6 +73,7 @@ func TestReplayUsage(t *testing.T) {
 		{nil, "replay takes one TRACE_DIR (got 0 arguments)"},
 		{[]string{"--policies", "lru", dir}, `unknown policy: keepalive "lru"`},
 		{[]string{"--policies", "pinned,pinned", dir}, `policy "pinned" given twice`},
+		{[]string{"--policies", "ttl=1m,ewma,factor=0", dir}, "ewma: factor=0, want > 0"}, // session/sched/contrib is linked in
 		{[]string{"--minutes", "0-5", dir}, `minutes "0-5"`},
 		{[]string{"--spread", "bursty", dir}, `spread "bursty"`},
 		{[]string{"--libraries", "mine", dir}, `libraries "mine"`},
