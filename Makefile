@@ -75,7 +75,7 @@ test-race: deps-e2e guest ## tests under the race detector
 bench: all ## benchmarks (ratios against baselines measured in the same run)
 	$(GO) test -run='^$$' -bench=. -benchtime=20x ./...
 
-FUZZ_PKGS := ./cmd/internal/cliapp/ ./cmd/internal/runcmd/ ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/ ./session/sched/ ./tools/trace/ ./tools/bench/procmem/ ./tools/bench/report/
+FUZZ_PKGS := ./cmd/internal/cliapp/ ./cmd/internal/runcmd/ ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/ ./session/sched/ ./tools/trace/ ./tools/replay/ ./tools/bench/procmem/ ./tools/bench/report/
 
 fuzz: ## run every fuzz target for 20 s each
 	@for p in $(FUZZ_PKGS); do \

@@ -131,7 +131,7 @@ func TestAppErrors(t *testing.T) {
 		{"flag without its value", func(*testing.T) []string { return []string{"probe", "--kvm-device"} }, "flag needs an argument: --kvm-device (see uaaf probe --help)"},
 		{"probe with an argument", func(*testing.T) []string { return []string{"probe", "extra"} }, `probe takes no arguments (got "extra"; see uaaf probe --help)`},
 		{"version with an argument", func(*testing.T) []string { return []string{"version", "x"} }, "version takes no arguments"},
-		{"unknown command", func(*testing.T) []string { return []string{"frobnicate"} }, `unknown command "frobnicate"; the commands are: run, inspect, probe, version, serve, bench, lib, image, session, ps, invoke, events (see uaaf --help)`},
+		{"unknown command", func(*testing.T) []string { return []string{"frobnicate"} }, `unknown command "frobnicate"; the commands are: run, inspect, probe, version, serve, bench, replay, lib, image, session, ps, invoke, events (see uaaf --help)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
+	"github.com/uaaf/uaaf/libfuncs"
 	"github.com/uaaf/uaaf/session"
 	"github.com/uaaf/uaaf/session/api"
 )
@@ -66,6 +67,11 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	}
 	if spec.Limits.TimeoutMs < 0 || spec.Limits.CallTimeoutMs < 0 || spec.Limits.MaxConsoleBytes < 0 || spec.MemMiB < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrInvalid)
+	}
+	for imp, lib := range spec.Libraries {
+		if !libfuncs.ValidName(imp) || !libfuncs.ValidName(lib) {
+			return nil, fmt.Errorf("%w: libraries: %q → %q: both must be library names (letters, digits, _; not starting with a digit; at most 31 bytes)", ErrInvalid, imp, lib)
+		}
 	}
 	im, prep, err := d.resolveImage(spec.Image, spec.MemMiB)
 	if err != nil {
@@ -130,7 +136,7 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	}
 	ss.s, err = session.New(session.Config{
 		Image: prep, Monitor: mc, Registry: d.reg, Table: d.table, Switch: d.sel,
-		CallTimeout: callTimeout, OnInstance: func(lib string) {
+		CallTimeout: callTimeout, Libraries: spec.Libraries, OnInstance: func(lib string) {
 			d.events.publish(api.Event{Type: "library.instantiated", Library: lib, Session: ss.id})
 		},
 	})
@@ -146,7 +152,11 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	d.sessions[ss.id] = ss
 	d.mu.Unlock()
 	ok = true
-	d.events.publish(api.Event{Type: "session.created", Session: ss.id, Image: spec.Image})
+	ev := api.Event{Type: "session.created", Session: ss.id, Image: spec.Image}
+	for _, v := range ss.s.Row().Views {
+		ev.Libraries = append(ev.Libraries, api.LibraryUse{Library: v.Library, Warm: v.Warm})
+	}
+	d.events.publish(ev)
 	return ss, nil
 }
 
@@ -261,7 +271,7 @@ func (d *Daemon) run(ctx context.Context, s *sess) {
 		s.state, s.errMsg = api.StateFailed, err.Error()
 	}
 	state, t := s.state, s.t
-	ev := api.Event{Type: "session." + state, Session: s.id, Image: s.ref, Status: s.status, Detail: s.errMsg}
+	ev := api.Event{Type: "session." + state, Session: s.id, Image: s.ref, Status: s.status, Detail: s.errMsg, Timings: &t}
 	s.mu.Unlock()
 	s.console.close()
 	d.metrics.sessions.WithLabelValues(state).Inc()
@@ -413,7 +423,7 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 	if req.DeadlineMs > 0 {
 		deadline = accepted.Add(time.Duration(req.DeadlineMs) * time.Millisecond)
 	}
-	s, err := d.CreateSession(ctx, api.SessionSpec{Image: req.Image, Args: req.Args, MemMiB: req.MemMiB, Input: req.Input, Limits: req.Limits},
+	s, err := d.CreateSession(ctx, api.SessionSpec{Image: req.Image, Args: req.Args, MemMiB: req.MemMiB, Input: req.Input, Limits: req.Limits, Libraries: req.Libraries},
 		accepted, true, deadline)
 	if err != nil {
 		outcome := "rejected"

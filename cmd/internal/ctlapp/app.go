@@ -13,6 +13,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/uaaf/uaaf/cmd/internal/cliapp"
+	// Policies outside the core set register themselves: uaaf serve
+	// --keep-alive and uaaf replay --policies know them by name.
+	_ "github.com/uaaf/uaaf/session/sched/contrib"
 )
 
 // New returns the uaaf-ctl application, with cliapp's conventions applied.
@@ -32,6 +35,7 @@ func Commands() []*cli.Command {
 	return []*cli.Command{
 		serveCommand(),
 		benchCommand(),
+		replayCommand(),
 		// The client verbs.
 		libCommand(),
 		imageCommand(),

@@ -19,6 +19,7 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/session/api"
 	"github.com/uaaf/uaaf/session/daemon"
+	"github.com/uaaf/uaaf/session/sched"
 )
 
 // socketFlag is --socket, shared by serve and the client verbs.
@@ -54,6 +55,7 @@ The --config file is JSON, its relative paths relative to the file itself:
 			&cli.IntFlag{Name: "lib-mem", Value: 4, Usage: "guest memory of each library view, `MiB`"},
 			&cli.DurationFlag{Name: "lib-ttl", Value: 10 * time.Minute, Usage: "how long an unpinned library stays loaded after its last session (the ttl keep-alive policy)"},
 			&cli.StringFlag{Name: "keep-alive", Usage: "keep-alive `POLICY` of libraries: ttl=D, hybrid[,…], pinned (overrides --lib-ttl)"},
+			&cli.Float64Flag{Name: "clock-scale", Value: 1, Usage: "run the policies' clock `N` times faster than real time: keep-alive windows (--lib-ttl, hybrid's histogram) and /v1/residency are in that clock (a trace replayed at speed-up N keeps them in trace time)"},
 			&cli.StringFlag{Name: "queue", Value: "fifo", Usage: "admission order of waiting invocations: fifo, edf, fair (,per-image=N)"},
 			&cli.IntFlag{Name: "pool-size", Value: 16, Usage: "VMs kept ready (the fixed pool policy)"},
 			&cli.StringFlag{Name: "pool", Usage: "pool sizing `POLICY`: fixed=N, rate[,min=…,max=…] (overrides --pool-size)"},
@@ -134,6 +136,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--seccomp wants kill, log or off, got %q", c.String("seccomp"))
 	}
+	scale := c.Float64("clock-scale")
+	if !(scale >= 1e-3 && scale <= 1e6) {
+		return fmt.Errorf("--clock-scale wants a factor from 0.001 to 1e6, got %v", scale)
+	}
 	if c.Int("lib-mem") < 2 || c.Int("lib-mem") > 4096 {
 		return fmt.Errorf("--lib-mem wants MiB from 2 to 4096, got %d", c.Int("lib-mem"))
 	}
@@ -143,6 +149,9 @@ func serve(c *cli.Context) error {
 		MaxSessions: c.Int("max-sessions"), MaxQueued: queueBound(c.Int("max-queued")), MaxPerImage: c.Int("max-per-image"),
 		MemMiB: c.Int("mem"), Timeout: c.Duration("timeout"), CallTimeout: c.Duration("call-timeout"),
 		MaxConsole: c.Int64("max-console"), Retain: c.Duration("retain"), Logger: log, Seccomp: mode,
+	}
+	if scale != 1 {
+		opts.Clock = sched.NewScaledClock(time.Now(), scale)
 	}
 	if tr, err := kvmtrace.New(kvmtrace.UserspaceExit); err == nil {
 		defer tr.Close()
