@@ -127,7 +127,7 @@ func TestAppErrors(t *testing.T) {
 		{"inspect without image", func(*testing.T) []string { return []string{"inspect"} }, "exactly one IMAGE"},
 		{"inspect a directory", func(t *testing.T) []string { return []string{"inspect", t.TempDir()} }, ": not a regular file"},
 		{"inspect unknown flag", func(*testing.T) []string { return []string{"inspect", "--wrong", "x"} }, "flag provided but not defined: --wrong (see uaaf inspect --help)"},
-		{"help for no command", func(*testing.T) []string { return []string{"help", "frobnicate"} }, `unknown command "frobnicate"; the commands are: run, inspect, probe, version, serve, bench, lib, image, session, ps, invoke, events (see uaaf --help)`},
+		{"help for no command", func(*testing.T) []string { return []string{"help", "frobnicate"} }, `unknown command "frobnicate"; the commands are: run, inspect, probe, version, serve, bench, replay, lib, image, session, ps, invoke, events (see uaaf --help)`},
 		{"flag without its value", func(*testing.T) []string { return []string{"probe", "--kvm-device"} }, "flag needs an argument: --kvm-device (see uaaf probe --help)"},
 		{"probe with an argument", func(*testing.T) []string { return []string{"probe", "extra"} }, `probe takes no arguments (got "extra"; see uaaf probe --help)`},
 		{"version with an argument", func(*testing.T) []string { return []string{"version", "x"} }, "version takes no arguments"},

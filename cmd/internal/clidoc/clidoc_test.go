@@ -173,7 +173,7 @@ func TestBash(t *testing.T) {
 	if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
 		t.Fatalf("bash -n: %v\n%s", err, out)
 	}
-	all := []string{"run", "inspect", "probe", "version", "serve", "bench", "lib", "image", "session", "ps", "invoke", "events", "help"}
+	all := []string{"run", "inspect", "probe", "version", "serve", "bench", "replay", "lib", "image", "session", "ps", "invoke", "events", "help"}
 	tests := []struct {
 		line string
 		want []string
@@ -245,7 +245,7 @@ func TestZsh(t *testing.T) {
 		line string
 		want []string
 	}{
-		{"uaaf ", []string{"run", "inspect", "probe", "version", "serve", "bench", "lib", "image", "session", "ps", "invoke", "events", "help"}},
+		{"uaaf ", []string{"run", "inspect", "probe", "version", "serve", "bench", "replay", "lib", "image", "session", "ps", "invoke", "events", "help"}},
 		{"uaaf bench ", []string{"call", "start", "cold"}},
 		{"uaaf bench call -", []string{"-n", "--guest-dir", "--lib-dir", "--json", "--help"}},
 		{"uaaf run --block:d=x.img -", nil}, // filled below

@@ -49,7 +49,7 @@ library memory-time, one point per policy). Policies are separated by ';' or
 			&cli.Float64Flag{Name: "speedup", Value: 1, Usage: "replay `N` times faster than real time"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the arrivals within each minute and of the run times"},
 			&cli.StringFlag{Name: "spread", Value: "poisson", Usage: "how a minute's invocations are placed within it: poisson or uniform"},
-			&cli.IntFlag{Name: "day", Usage: "trace day `NN` to read (default: the only one in TRACE_DIR)"},
+			&cli.IntFlag{Name: "day", Usage: "trace day `NN` to read", DefaultText: "the only one in TRACE_DIR"},
 			&cli.StringFlag{Name: "map", Usage: "mapping `FILE` of functions to images and apps to libraries (see tools/trace)"},
 			&cli.StringFlag{Name: "libraries", Value: "per-app", Usage: "per-app (each app its own library instances) or shared"},
 			&cli.StringFlag{Name: "out", Value: "replay-out", Usage: "output `DIR`"},
@@ -63,7 +63,7 @@ library memory-time, one point per policy). Policies are separated by ';' or
 			&cli.StringSliceFlag{Name: "serve-arg", Usage: "one more `FLAG` for the daemons started (repeat it)"},
 			&cli.IntFlag{Name: "max-in-flight", Value: replay.DefaultMaxInFlight, Usage: "invocations outstanding at once; a replay that reaches it waits (and falls behind)"},
 			&cli.Float64Flag{Name: "sample", Usage: "replay each invocation with this probability (0 or 1: all)"},
-			&cli.StringFlag{Name: "uaaf", Usage: "the uaaf `BINARY` to start daemons with (default: the one next to this program)"},
+			&cli.StringFlag{Name: "uaaf", Usage: "the uaaf `BINARY` to start daemons with", DefaultText: "the one next to this program"},
 		},
 		Action: runReplay,
 	}
