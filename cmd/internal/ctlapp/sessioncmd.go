@@ -139,6 +139,16 @@ func status(s api.Session) string {
 }
 
 func sessionList(c *cli.Context) error {
+	return listSessions(c, []any{"ID", "IMAGE", "STATE", "STATUS", "START", "RUN", "TOTAL", "CPU", "CONSOLE"},
+		func(s api.Session) []any {
+			return []any{s.ID, s.Image, s.State, status(s), human(s.Timings.StartNs), human(s.Timings.RunNs), human(s.Timings.TotalNs),
+				human(s.Timings.CPUNs), humanBytes(s.Console)}
+		})
+}
+
+// listSessions prints the daemon's sessions: the API's list with --json,
+// else a table of header and one line per session.
+func listSessions(c *cli.Context, header []any, line func(api.Session) []any) error {
 	if err := wantArgs(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
@@ -152,10 +162,9 @@ func sessionList(c *cli.Context) error {
 		return printJSON(c.App.Writer, ss)
 	}
 	w := table(c.App.Writer)
-	row(w, "ID", "IMAGE", "STATE", "STATUS", "START", "RUN", "TOTAL", "CPU", "CONSOLE")
+	row(w, header...)
 	for _, s := range ss {
-		row(w, s.ID, s.Image, s.State, status(s), human(s.Timings.StartNs), human(s.Timings.RunNs), human(s.Timings.TotalNs),
-			human(s.Timings.CPUNs), humanBytes(s.Console))
+		row(w, line(s)...)
 	}
 	return w.Flush()
 }
@@ -274,24 +283,8 @@ func psCommand() *cli.Command {
 		Usage: "the S-F table: each session with its EPTP list, as lib#index(refs, calls)",
 		Flags: clientFlags(),
 		Action: func(c *cli.Context) error {
-			if err := wantArgs(c, 0, 0, "no arguments"); err != nil {
-				return err
-			}
-			cl := dial(c)
-			defer cl.Close()
-			ss, err := cl.Sessions(c.Context)
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, ss)
-			}
-			w := table(c.App.Writer)
-			row(w, "ID", "IMAGE", "STATE", "VIEWS lib#index(refs, calls)")
-			for _, s := range ss {
-				row(w, s.ID, s.Image, s.State, views(s.Views))
-			}
-			return w.Flush()
+			return listSessions(c, []any{"ID", "IMAGE", "STATE", "VIEWS lib#index(refs, calls)"},
+				func(s api.Session) []any { return []any{s.ID, s.Image, s.State, views(s.Views)} })
 		},
 	}
 }
