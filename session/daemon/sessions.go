@@ -61,11 +61,8 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	if d.closing.Load() {
 		return nil, ErrDraining
 	}
-	if len(spec.Input) > api.MaxInput {
-		return nil, fmt.Errorf("%w: input of %d bytes, at most %d", ErrInvalid, len(spec.Input), api.MaxInput)
-	}
-	if spec.Limits.TimeoutMs < 0 || spec.Limits.CallTimeoutMs < 0 || spec.Limits.MaxConsoleBytes < 0 || spec.MemMiB < 0 {
-		return nil, fmt.Errorf("%w: negative limit", ErrInvalid)
+	if err := checkSpec(spec, d.opts.MaxConsole); err != nil {
+		return nil, err
 	}
 	im, prep, err := d.resolveImage(spec.Image, spec.MemMiB)
 	if err != nil {
@@ -404,6 +401,10 @@ func (d *Daemon) Console(id uint64, off int64) ([]byte, bool, <-chan struct{}, e
 // what it did. If ctx ends first (the client went away) the session is
 // killed.
 func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time) (api.InvokeResult, error) {
+	if err := checkInvoke(req); err != nil {
+		d.metrics.invocations.WithLabelValues("invalid").Inc()
+		return api.InvokeResult{}, err
+	}
 	var deadline time.Time
 	if req.DeadlineMs > 0 {
 		deadline = accepted.Add(time.Duration(req.DeadlineMs) * time.Millisecond)
