@@ -328,11 +328,8 @@ func (d *Daemon) Residency() *sched.Residency { return &d.residency }
 
 // LoadLibrary loads (or pins) a library under name.
 func (d *Daemon) LoadLibrary(req api.LoadLibrary) (api.Library, error) {
-	if !libfuncs.ValidName(req.Name) {
-		return api.Library{}, fmt.Errorf("%w: %q is not a library name (letters, digits, _; not starting with a digit; at most 31 bytes)", ErrInvalid, req.Name)
-	}
-	if req.Path == "" {
-		return api.Library{}, fmt.Errorf("%w: path is required", ErrInvalid)
+	if err := checkLoadLibrary(req); err != nil {
+		return api.Library{}, err
 	}
 	if _, err := d.reg.Preload(req.Name, req.Path, req.Pin); err != nil {
 		return api.Library{}, libErr(err)

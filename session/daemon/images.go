@@ -127,16 +127,13 @@ func (im *image) describe() api.Image {
 
 // AddImage registers the image at path under name, laid out once.
 func (d *Daemon) AddImage(req api.AddImage) (api.Image, error) {
-	if !validImageName(req.Name) {
-		return api.Image{}, fmt.Errorf("%w: %q is not an image name (letters, digits, '-', '_', '.'; at most 64 bytes; not ending in .hvt)", ErrInvalid, req.Name)
+	mem, err := checkAddImage(req, d.opts.MemMiB)
+	if err != nil {
+		return api.Image{}, err
 	}
 	path, err := absPath(req.Path)
 	if err != nil {
 		return api.Image{}, err
-	}
-	mem := req.MemMiB
-	if mem == 0 {
-		mem = d.opts.MemMiB
 	}
 	d.mu.Lock()
 	if old, ok := d.images[req.Name]; ok {
@@ -147,9 +144,6 @@ func (d *Daemon) AddImage(req api.AddImage) (api.Image, error) {
 		return api.Image{}, fmt.Errorf("%w: image %s is %s; remove it first", ErrConflict, req.Name, old.path)
 	}
 	d.mu.Unlock()
-	if mem < 2 || mem > hvt.MaxMemory>>20 {
-		return api.Image{}, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, mem, hvt.MaxMemory>>20)
-	}
 	im, err := d.prepare(req.Name, path, mem&^1)
 	if err != nil {
 		return api.Image{}, err

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/libfuncs"
 	"github.com/uaaf/uaaf/session/api"
 )
 
@@ -108,4 +110,35 @@ func eventsSince(q url.Values) (uint64, error) {
 		return 0, fmt.Errorf("%w: since %q: want an event sequence number", ErrInvalid, s)
 	}
 	return since, nil
+}
+
+// checkLoadLibrary checks POST /v1/libraries's body: a library name (as
+// the UaaF notes allow one) and a path.
+func checkLoadLibrary(req api.LoadLibrary) error {
+	if !libfuncs.ValidName(req.Name) {
+		return fmt.Errorf("%w: %q is not a library name (letters, digits, _; not starting with a digit; at most 31 bytes)", ErrInvalid, req.Name)
+	}
+	if req.Path == "" {
+		return fmt.Errorf("%w: path is required", ErrInvalid)
+	}
+	return nil
+}
+
+// checkAddImage checks POST /v1/images's body and returns the image's
+// guest memory in MiB: its mem_mib, or defaultMiB (the daemon's) for 0.
+func checkAddImage(req api.AddImage, defaultMiB int) (int, error) {
+	if !validImageName(req.Name) {
+		return 0, fmt.Errorf("%w: %q is not an image name (letters, digits, '-', '_', '.'; at most 64 bytes; not ending in .hvt)", ErrInvalid, req.Name)
+	}
+	if req.Path == "" {
+		return 0, fmt.Errorf("%w: path is required", ErrInvalid)
+	}
+	mem := req.MemMiB
+	if mem == 0 {
+		mem = defaultMiB
+	}
+	if mem < 2 || mem > hvt.MaxMemory>>20 {
+		return 0, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, mem, hvt.MaxMemory>>20)
+	}
+	return mem, nil
 }
