@@ -35,16 +35,16 @@ type Script struct {
 	// the view data page's Verdict itself. Otherwise the library's real
 	// dispatcher serves the call, after rewriting the header to Fn, InLen,
 	// OutCap if Rewrite (a hostile session).
-	Forge                bool
-	Rewrite              bool
-	Fn, InLen, OutCap    uint32
-	FnWrite              uint32 // bytes the export writes to its out buffer
-	FnRet                int64  // what the export returns
-	Status, Verdict      int32
-	DataLen              uint32
-	DataByte             byte
-	Imports, Exports     int       // table sizes (at most MaxImports, MaxExports)
-	Bindings             []Binding // the session's binding table
+	Forge             bool
+	Rewrite           bool
+	Fn, InLen, OutCap uint32
+	FnWrite           uint32 // bytes the export writes to its out buffer
+	FnRet             int64  // what the export returns
+	Status, Verdict   int32
+	DataLen           uint32
+	DataByte          byte
+	Imports, Exports  int       // table sizes (at most MaxImports, MaxExports)
+	Bindings          []Binding // the session's binding table
 }
 
 // Table bounds of the harness.
