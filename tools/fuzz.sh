@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# make fuzz: run every fuzz target of the module for FUZZTIME each (default
+# 8s), one after the other. Targets are discovered with `go test -list`, so
+# a new FuzzXxx is never forgotten; the list must match docs/fuzzing.md
+# (tools/fuzzlist). A crasher go test finds is written to the package's
+# testdata/fuzz/FuzzXxx/ — keep it there, as seed corpus, with the fix. Every
+# target runs even after a failure; the exit status says whether any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+FUZZTIME=${FUZZTIME:-8s}
+MINIMIZE=${FUZZMINIMIZETIME:-10s}
+
+$GO run ./tools/fuzzlist -check docs/fuzzing.md || exit 1
+
+start=$(date +%s)
+listed=$($GO test -list '^Fuzz' ./... | awk '/^Fuzz/ {ts = ts " " $1; next} /^ok/ {if (ts != "") print $2 ts; ts = ""}') || {
+	echo "fuzz: go test -list failed" >&2
+	exit 1
+}
+pairs=$(echo "$listed" | awk '{for (i = 2; i <= NF; i++) print $1, $i}' | sort)
+if [ "$pairs" != "$($GO run ./tools/fuzzlist -targets | sort)" ]; then
+	echo "fuzz: go test -list and tools/fuzzlist disagree on the targets:" >&2
+	diff <(echo "$pairs") <($GO run ./tools/fuzzlist -targets | sort) >&2
+	exit 1
+fi
+
+n=0
+failed=()
+while read -r pkg target; do
+	n=$((n + 1))
+	t0=$(date +%s)
+	if $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$MINIMIZE" "$pkg" >/tmp/uaaf-fuzz.$$ 2>&1; then
+		echo "ok   $pkg $target ($(($(date +%s) - t0))s, $(grep -o 'execs: [0-9]*' /tmp/uaaf-fuzz.$$ | tail -1))"
+	else
+		echo "FAIL $pkg $target ($(($(date +%s) - t0))s)"
+		cat /tmp/uaaf-fuzz.$$
+		failed+=("$pkg $target")
+	fi
+done <<<"$pairs"
+rm -f /tmp/uaaf-fuzz.$$
+
+echo "fuzz: $n targets, FUZZTIME=$FUZZTIME each, $(($(date +%s) - start))s in all, ${#failed[@]} failed"
+new=$(git status --porcelain --untracked-files=all -- '*/testdata/fuzz/*')
+if [ -n "$new" ]; then
+	echo "fuzz: new corpus entries (crashers: keep them with the fix):"
+	echo "$new"
+fi
+[ ${#failed[@]} -eq 0 ]
