@@ -59,6 +59,14 @@ test-race: guest ## tests under the race detector
 bench: all ## benchmarks (ratios against baselines measured in the same run)
 	$(GO) test -run='^$$' -bench=. -benchtime=20x ./...
 
+# The soak and fault tests at full size (UAAF_SOAK=1): 10 000 invocations,
+# 1 000 at once with faulty libraries, kill -9 of a real daemon. About two
+# minutes here; `make test` runs the same tests at a tenth of the size.
+SOAK_RUN := ^(TestSoak|TestFaultSoak|TestClientGone|TestServeKill9)$$
+
+soak: build guest ## long soak and fault tests of the daemon (docs/reliability.md), ~2 min
+	UAAF_SOAK=1 UAAF_REQUIRE_KVM=1 $(GO) test -count=1 -timeout 15m -v -run '$(SOAK_RUN)' ./session/daemon/ ./cmd/uaaf-ctl/
+
 FUZZTIME ?= 8s
 
 fuzz: ## run every fuzz target (go test -list) for FUZZTIME each (default 8s; ~4 min in all); see docs/fuzzing.md

@@ -356,12 +356,16 @@ func TestClientGone(t *testing.T) {
 	}
 }
 
-// TestSoak runs many invocations (10 000 without -short) and checks that
-// the daemon's file descriptors, memfds, goroutines and RSS stay flat.
+// TestSoak runs many invocations (10 000 with UAAF_SOAK=1, as `make soak`
+// does; 1 000 otherwise, 300 with -short) and checks that the daemon's file
+// descriptors, memfds, goroutines and RSS stay flat.
 func TestSoak(t *testing.T) {
-	n := 10000
-	if testing.Short() {
-		n = 500
+	n := 1000
+	switch {
+	case soak():
+		n = 10000
+	case testing.Short():
+		n = 300
 	}
 	td := startDaemon(t, Options{})
 	warm := func(k int) {

@@ -29,6 +29,8 @@ type testDaemon struct {
 	http *http.Client
 	stop context.CancelFunc
 	done chan error
+
+	triplefault string // the path of guest image triplefault (TestFaultSoak)
 }
 
 // allLibs are the libraries the sessions of the tests import.
