@@ -444,10 +444,10 @@ func (d *Daemon) Close() error {
 	d.bg.Wait()
 	d.mu.Lock()
 	for _, im := range d.images {
-		im.close(d.pool)
+		im.close()
 	}
 	for _, im := range d.paths {
-		im.close(d.pool)
+		im.close()
 	}
 	d.mu.Unlock()
 	if d.reg != nil {

@@ -64,10 +64,11 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	if err := checkSpec(spec, d.opts.MaxConsole); err != nil {
 		return nil, err
 	}
-	im, prep, err := d.resolveImage(spec.Image, spec.MemMiB)
+	im, prep, releaseTemplate, err := d.resolveImage(spec.Image, spec.MemMiB)
 	if err != nil {
 		return nil, err
 	}
+	defer releaseTemplate() // the session has mapped it, or failed, by then
 	if spec.Input != nil && !im.input {
 		return nil, fmt.Errorf("%w: image %s declares no block device %q to read input from (see guest/UAAF_ABI.md)", ErrInvalid, spec.Image, inputDevice)
 	}

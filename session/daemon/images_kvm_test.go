@@ -1,0 +1,84 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+	"github.com/uaaf/uaaf/session/api"
+)
+
+// TestTemplateBound: invocations of one image with many memory sizes (the
+// request's choice) keep at most maxTemplates templates of it, so the
+// daemon's memfds (and the shells the pool keeps per template) stop
+// growing; every invocation runs.
+func TestTemplateBound(t *testing.T) {
+	td := startDaemon(t, Options{})
+	run := func(mem int) {
+		t.Helper()
+		res := td.invoke(t, api.Invoke{Image: "hello", Args: []string{"Hello_Solo5"}, MemMiB: mem})
+		if res.ExitStatus == nil || *res.ExitStatus != 0 {
+			t.Fatalf("hello at %d MiB: %+v", mem, res.Session)
+		}
+	}
+	for mem := 2; mem <= 2*maxTemplates; mem += 2 {
+		run(mem)
+	}
+	td.http.CloseIdleConnections()
+	full := measure(t)
+	for mem := 2 * (maxTemplates + 1); mem <= 64; mem += 2 {
+		run(mem)
+	}
+	td.mu.Lock()
+	im := td.images["hello"]
+	td.mu.Unlock()
+	if n := im.templates(); n > maxTemplates {
+		t.Errorf("hello holds %d templates, at most %d", n, maxTemplates)
+	}
+	td.http.CloseIdleConnections()
+	var after resources
+	// A template is a memfd; its shells in the pool come and go with the
+	// pool's refills, so the fd total is logged, not compared.
+	ok := waitFor(5*time.Second, func() bool { after = measure(t); return after.memfds <= full.memfds })
+	t.Logf("fds %d→%d, memfds %d→%d after 32 memory sizes", full.fds, after.fds, full.memfds, after.memfds)
+	if !ok {
+		t.Errorf("memfds grew with the memory sizes asked for: %+v → %+v", full, after)
+	}
+	var img api.Image
+	td.must(t, "GET", "/v1/images/hello", nil, http.StatusOK, &img)
+	if img.Memory == 0 {
+		t.Errorf("image %+v: no template memory", img)
+	}
+}
+
+// TestPathImageCache: more images invoked by path than the cache holds
+// all run (the newest entry used to be the one evicted, and its session
+// then found its image removed), and the cache stays bounded.
+func TestPathImageCache(t *testing.T) {
+	td := startDaemon(t, Options{})
+	src, err := os.ReadFile(kvmtest.GuestImage(t, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i := range maxPathImages + 3 {
+		p := filepath.Join(dir, fmt.Sprintf("hello%d.hvt", i))
+		if err := os.WriteFile(p, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		status, _, out := td.do(t, "POST", "/v1/invoke", api.Invoke{Image: p, Args: []string{"Hello_Solo5"}, MemMiB: 4})
+		if status != http.StatusOK {
+			t.Fatalf("image %d by path: %d %s", i, status, out)
+		}
+	}
+	td.mu.Lock()
+	n := len(td.paths)
+	td.mu.Unlock()
+	if n > maxPathImages {
+		t.Errorf("%d path images cached, at most %d", n, maxPathImages)
+	}
+}
