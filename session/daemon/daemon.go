@@ -97,6 +97,12 @@ type Options struct {
 	// Retain is how long the record of an ended session that nobody
 	// deleted is kept (state, timings, console); 0: 10 minutes.
 	Retain time.Duration
+	// MaxRetained bounds those records: past it, the oldest ended
+	// session is forgotten at once (event session.expired). Each holds up
+	// to MaxConsole bytes of console, so without a bound sessions created
+	// and never deleted would hold daemon memory for Retain at any rate a
+	// client likes. 0: 1024. (Invocations delete their own.)
+	MaxRetained int
 	// Clock is the time the keep-alive policy sees; nil: real time (the
 	// trace replayer runs policies on a scaled clock).
 	Clock sched.Clock
@@ -135,10 +141,12 @@ type Daemon struct {
 
 	kernelExits func() (uint64, bool)
 
-	mu       sync.Mutex // guards images, paths, sessions
+	mu       sync.Mutex // guards images, paths, sessions, retainQ, retained
 	images   map[string]*image
 	paths    map[pathKey]*image // images invoked by path, cached
 	sessions map[uint64]*sess
+	retainQ  []uint64 // ended sessions kept, oldest first (some deleted since)
+	retained int      // ended sessions in sessions that retainQ counts
 	runs     sync.WaitGroup // sessions running
 
 	closing atomic.Bool
@@ -169,6 +177,9 @@ func New(opts Options) (d *Daemon, err error) {
 	}
 	if opts.Retain <= 0 {
 		opts.Retain = 10 * time.Minute
+	}
+	if opts.MaxRetained <= 0 {
+		opts.MaxRetained = 1024
 	}
 	if opts.KVMPath == "" {
 		opts.KVMPath = kvm.DefaultPath
@@ -273,7 +284,7 @@ func (d *Daemon) expire(t time.Time) {
 		old := !s.ended.IsZero() && s.ended.Before(t)
 		s.mu.Unlock()
 		if old {
-			delete(d.sessions, id)
+			d.forgetLocked(s)
 			gone = append(gone, id)
 		}
 	}

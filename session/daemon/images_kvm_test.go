@@ -82,3 +82,50 @@ func TestPathImageCache(t *testing.T) {
 		t.Errorf("%d path images cached, at most %d", n, maxPathImages)
 	}
 }
+
+// TestRetainBound: the records of ended sessions nobody deleted are kept
+// up to MaxRetained; past it the oldest go (session.expired), the newest
+// stay, and invocations (which delete their own) do not count.
+func TestRetainBound(t *testing.T) {
+	td := startDaemon(t, Options{MaxRetained: 3})
+	var ids []uint64
+	for range 5 {
+		var s api.Session
+		td.must(t, "POST", "/v1/sessions", api.SessionSpec{Image: "hello", Args: []string{"Hello_Solo5"}, Start: true}, http.StatusCreated, &s)
+		td.must(t, "GET", fmt.Sprintf("/v1/sessions/%d/wait?timeout=30s", s.ID), nil, http.StatusOK, &s)
+		if s.State != api.StateExited {
+			t.Fatalf("session %d: %+v", s.ID, s)
+		}
+		ids = append(ids, s.ID)
+	}
+	var killed api.Session // created, never started, killed: ended too
+	td.must(t, "POST", "/v1/sessions", api.SessionSpec{Image: "hello"}, http.StatusCreated, &killed)
+	td.must(t, "POST", fmt.Sprintf("/v1/sessions/%d/kill", killed.ID), nil, http.StatusOK, nil)
+	ids = append(ids, killed.ID)
+	for range 4 {
+		td.invoke(t, api.Invoke{Image: "hello", Args: []string{"Hello_Solo5"}})
+	}
+	var got []uint64
+	for _, s := range td.Sessions() {
+		got = append(got, s.ID)
+	}
+	if want := ids[3:]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("sessions kept %v, want the newest three %v", got, want)
+	}
+	expired := 0
+	for _, ev := range td.events(t, 0, 200, 300*time.Millisecond) {
+		if ev.Type == "session.expired" {
+			expired++
+		}
+	}
+	if expired != 3 {
+		t.Errorf("%d session.expired events, want 3", expired)
+	}
+	td.must(t, "DELETE", fmt.Sprintf("/v1/sessions/%d", ids[5]), nil, http.StatusNoContent, nil)
+	td.mu.Lock()
+	n := td.retained
+	td.mu.Unlock()
+	if n != 2 {
+		t.Errorf("retained count %d after a delete, want 2", n)
+	}
+}

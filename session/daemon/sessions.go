@@ -45,6 +45,9 @@ type sess struct {
 	cancel   context.CancelCauseFunc
 	done     chan struct{} // closed once it ended (or was killed before it started)
 	released bool
+
+	invoked  bool // an invocation's: deleted by it, never retained (set before start)
+	retained bool // counted in Daemon.retained (Daemon.mu)
 }
 
 // errKilled and errTimeout are the causes a session's context ends with.
@@ -273,7 +276,57 @@ func (d *Daemon) run(ctx context.Context, s *sess) {
 		d.metrics.observeStart(time.Duration(t.QueuedNs), time.Duration(t.BindNs), time.Duration(t.BootNs), time.Duration(t.StartNs))
 	}
 	d.events.publish(ev) // before done: whoever waits for the end sees its event first
+	d.retain(s)
 	close(s.done)
+}
+
+// retain counts ended session s among the records kept and forgets the
+// oldest beyond Options.MaxRetained.
+func (d *Daemon) retain(s *sess) {
+	if s.invoked {
+		return
+	}
+	var gone []uint64
+	d.mu.Lock()
+	if d.sessions[s.id] == s {
+		s.retained = true
+		d.retained++
+		d.retainQ = append(d.retainQ, s.id)
+	}
+	for d.retained > d.opts.MaxRetained && len(d.retainQ) > 0 {
+		id := d.retainQ[0]
+		d.retainQ = d.retainQ[1:]
+		if old, ok := d.sessions[id]; ok && old.retained {
+			d.forgetLocked(old)
+			gone = append(gone, id)
+		}
+	}
+	if len(d.retainQ) > 2*d.retained+1024 { // drop the deleted ones' entries
+		q := d.retainQ[:0]
+		for _, id := range d.retainQ {
+			if old, ok := d.sessions[id]; ok && old.retained {
+				q = append(q, id)
+			}
+		}
+		d.retainQ = q
+	}
+	d.mu.Unlock()
+	for _, id := range gone {
+		d.events.publish(api.Event{Type: "session.expired", Session: id,
+			Detail: fmt.Sprintf("more than %d ended sessions kept; the oldest are forgotten", d.opts.MaxRetained)})
+	}
+}
+
+// forgetLocked removes s from the sessions (d.mu held).
+func (d *Daemon) forgetLocked(s *sess) {
+	if d.sessions[s.id] != s {
+		return
+	}
+	delete(d.sessions, s.id)
+	if s.retained {
+		s.retained = false
+		d.retained--
+	}
 }
 
 // release closes s's session (VM, instances, library references) and
@@ -321,6 +374,7 @@ func (d *Daemon) kill(s *sess, why string) {
 		d.release(s)
 		s.console.close()
 		d.events.publish(api.Event{Type: "session.killed", Session: s.id, Image: s.ref, Detail: why})
+		d.retain(s)
 		close(s.done)
 	default:
 		s.mu.Unlock()
@@ -355,7 +409,7 @@ func (d *Daemon) DeleteSession(id uint64) error {
 	d.kill(s, "killed")
 	<-s.done
 	d.mu.Lock()
-	delete(d.sessions, id)
+	d.forgetLocked(s)
 	d.mu.Unlock()
 	d.events.publish(api.Event{Type: "session.deleted", Session: id})
 	return nil
@@ -420,6 +474,7 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 		d.metrics.invocations.WithLabelValues(outcome).Inc()
 		return api.InvokeResult{}, err
 	}
+	s.invoked = true
 	if err := d.start(s); err != nil {
 		d.DeleteSession(s.id)
 		return api.InvokeResult{}, err
