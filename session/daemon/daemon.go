@@ -145,8 +145,8 @@ type Daemon struct {
 	images   map[string]*image
 	paths    map[pathKey]*image // images invoked by path, cached
 	sessions map[uint64]*sess
-	retainQ  []uint64 // ended sessions kept, oldest first (some deleted since)
-	retained int      // ended sessions in sessions that retainQ counts
+	retainQ  []uint64       // ended sessions kept, oldest first (some deleted since)
+	retained int            // ended sessions in sessions that retainQ counts
 	runs     sync.WaitGroup // sessions running
 
 	closing atomic.Bool
