@@ -448,16 +448,19 @@ func (d *Daemon) hConsole(w http.ResponseWriter, r *http.Request) error {
 			}
 			off += int64(len(data))
 		}
-		if !follow || done {
+		switch {
+		case len(data) == consoleChunk: // more may be there now
+		case !follow || done:
 			return nil
-		}
-		if fl != nil {
-			fl.Flush()
-		}
-		select {
-		case <-more:
-		case <-r.Context().Done():
-			return nil
+		default:
+			if fl != nil {
+				fl.Flush()
+			}
+			select {
+			case <-more:
+			case <-r.Context().Done():
+				return nil
+			}
 		}
 		if data, done, more, err = d.Console(id, off); err != nil {
 			return nil // deleted meanwhile

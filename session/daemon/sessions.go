@@ -441,8 +441,9 @@ func (d *Daemon) Sessions() []api.Session {
 	return out
 }
 
-// Console returns session id's console from offset on, whether it is
-// complete, and a channel closed when there is more.
+// Console returns session id's console from offset on (at most 64 KiB of
+// it: call again while a call returns that much), whether it is complete,
+// and a channel closed when there is more.
 func (d *Daemon) Console(id uint64, off int64) ([]byte, bool, <-chan struct{}, error) {
 	s, err := d.get(id)
 	if err != nil {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -127,5 +128,21 @@ func TestRetainBound(t *testing.T) {
 	td.mu.Unlock()
 	if n != 2 {
 		t.Errorf("retained count %d after a delete, want 2", n)
+	}
+}
+
+// TestConsoleLarge: a console larger than one read's chunk comes back
+// whole, read at once or followed.
+func TestConsoleLarge(t *testing.T) {
+	td := startDaemon(t, Options{})
+	var s api.Session
+	td.must(t, "POST", "/v1/sessions", api.SessionSpec{Image: "flood", Args: []string{"300"}, Start: true}, http.StatusCreated, &s)
+	path := fmt.Sprintf("/v1/sessions/%d", s.ID)
+	_, _, followed := td.do(t, "GET", path+"/console?follow=true", nil)
+	td.must(t, "GET", path+"/wait?timeout=60s", nil, http.StatusOK, &s)
+	_, _, whole := td.do(t, "GET", path+"/console", nil)
+	_, _, tail := td.do(t, "GET", path+"/console?offset=100000", nil)
+	if s.Console < 300<<10 || int64(len(whole)) != s.Console || !bytes.Equal(followed, whole) || !bytes.Equal(tail, whole[100000:]) {
+		t.Errorf("console of %d bytes: read %d, followed %d, from 100000 %d", s.Console, len(whole), len(followed), len(tail))
 	}
 }
