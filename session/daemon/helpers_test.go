@@ -39,7 +39,7 @@ var allLibs = []string{"base64", "sha256", "crc32", "sort", "testfns"}
 // startDaemon starts a daemon with opts (defaults filled in), the shipped
 // libraries preloaded and pinned, and the test images registered by name
 // (their file names without .hvt) at 8 MiB.
-func startDaemon(t *testing.T, opts Options) *testDaemon {
+func startDaemon(t testing.TB, opts Options) *testDaemon {
 	t.Helper()
 	kvmtest.Require(t)
 	if opts.Pool == "" {
