@@ -114,7 +114,8 @@ type Options struct {
 	// Seccomp confines every session's vCPU thread — the thread that runs
 	// the guest and serves its exits and library calls — to the
 	// seccomp.Runner allowlist (Kill or Log); Off (the zero value) leaves
-	// them unfiltered. The threads end with their sessions.
+	// them unfiltered. Confined threads run sessions only, one after
+	// another, and end after 10 s without one (runners.go).
 	Seccomp seccomp.Mode
 }
 
@@ -148,6 +149,9 @@ type Daemon struct {
 	retainQ  []uint64       // ended sessions kept, oldest first (some deleted since)
 	retained int            // ended sessions in sessions that retainQ counts
 	runs     sync.WaitGroup // sessions running
+
+	runMu sync.Mutex     // guards idle
+	idle  []chan runWork // runners waiting for a session (runners.go)
 
 	closing atomic.Bool
 	stop    chan struct{}

@@ -327,7 +327,7 @@ func TestBadRequests(t *testing.T) {
 // killed and deleted, and goroutines come back to where they were.
 func TestClientGone(t *testing.T) {
 	td := startDaemon(t, Options{})
-	base := measure(t)
+	base := td.measure(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -351,8 +351,8 @@ func TestClientGone(t *testing.T) {
 	}
 	td.must(t, "DELETE", fmt.Sprintf("/v1/sessions/%d", s.ID), nil, http.StatusNoContent, nil)
 	td.http.CloseIdleConnections()
-	if !waitFor(10*time.Second, func() bool { return measure(t).goroutines <= base.goroutines+2 }) {
-		t.Errorf("goroutines %d, were %d", measure(t).goroutines, base.goroutines)
+	if !waitFor(10*time.Second, func() bool { return td.measure(t).goroutines <= base.goroutines+2 }) {
+		t.Errorf("goroutines %d, were %d", td.measure(t).goroutines, base.goroutines)
 	}
 }
 
@@ -391,12 +391,12 @@ func TestSoak(t *testing.T) {
 	}
 	warm(200) // steady state: pool full, threads made, caches warm
 	td.http.CloseIdleConnections()
-	before := measure(t)
+	before := td.measure(t)
 	warm(n)
 	td.http.CloseIdleConnections()
 	var after resources
 	waitFor(5*time.Second, func() bool {
-		after = measure(t)
+		after = td.measure(t)
 		return after.fds <= before.fds+4 && after.goroutines <= before.goroutines+4
 	})
 	t.Logf("%d invocations: fds %d→%d, memfds %d→%d, goroutines %d→%d, RSS %d→%d KiB",
@@ -582,27 +582,42 @@ func TestConfinedThreads(t *testing.T) {
 		}
 		return n
 	}
-	if n := confined(false); n != 0 {
-		t.Fatalf("%d confined threads before any session", n)
+	if !waitFor(10*time.Second, func() bool { return confined(false) == 0 }) { // earlier tests' daemons are gone
+		t.Fatalf("%d confined threads before any session", confined(false))
 	}
 	wedged := confined(true) // the main thread, parked by an earlier test's session
 	want := 3 + wedged
-	var ids []uint64
-	for range 3 {
-		var s api.Session
-		td.must(t, "POST", "/v1/sessions", api.SessionSpec{Image: "idle", Start: true}, http.StatusCreated, &s)
-		ids = append(ids, s.ID)
+	run3 := func() {
+		var ids []uint64
+		for range 3 {
+			var s api.Session
+			td.must(t, "POST", "/v1/sessions", api.SessionSpec{Image: "idle", Start: true}, http.StatusCreated, &s)
+			ids = append(ids, s.ID)
+		}
+		if !waitFor(30*time.Second, func() bool { return confined(true) == want }) {
+			t.Fatalf("%d confined threads with three idle sessions, want %d", confined(true), want)
+		}
+		for _, id := range ids {
+			td.must(t, "DELETE", fmt.Sprintf("/v1/sessions/%d", id), nil, http.StatusNoContent, nil)
+		}
 	}
-	if !waitFor(30*time.Second, func() bool { return confined(true) == want }) {
-		t.Fatalf("%d confined threads with three idle sessions, want %d", confined(true), want)
-	}
+	run3()
 	if self, _ := seccomp.ThreadFilters(syscall.Gettid()); self != 0 {
 		t.Errorf("the test's own thread has %d filters", self)
 	}
-	for _, id := range ids {
-		td.must(t, "DELETE", fmt.Sprintf("/v1/sessions/%d", id), nil, http.StatusNoContent, nil)
+	// The three runners wait for sessions on their confined threads; the
+	// next three sessions run there, and no thread is confined anew.
+	if !waitFor(10*time.Second, func() bool { return td.idleRunners() == 3 }) {
+		t.Errorf("%d idle runners after the sessions ended, want 3", td.idleRunners())
 	}
+	run3()
+	if n := confined(true); n != want {
+		t.Errorf("%d confined threads after three more sessions, want %d (reused)", n, want)
+	}
+	td.stop() // the daemon closes: its runners and their threads end
+	<-td.done
+	td.done <- nil // for the cleanup's shutdown
 	if !waitFor(10*time.Second, func() bool { return confined(false) == 0 }) {
-		t.Errorf("%d confined threads after the sessions ended, want 0 (their threads end with them)", confined(false))
+		t.Errorf("%d confined threads after the daemon closed, want 0 (they end with their runners)", confined(false))
 	}
 }

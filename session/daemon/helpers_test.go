@@ -214,3 +214,12 @@ func measure(t *testing.T) resources {
 	}
 	return r
 }
+
+// measure is the package's measure with the daemon's idle runners (each a
+// goroutine kept on purpose, runners.go) not counted as goroutines.
+func (td *testDaemon) measure(t *testing.T) resources {
+	t.Helper()
+	r := measure(t)
+	r.goroutines -= td.idleRunners()
+	return r
+}

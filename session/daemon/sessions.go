@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/monitor"
-	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
 	"github.com/uaaf/uaaf/session"
 	"github.com/uaaf/uaaf/session/api"
@@ -111,10 +110,9 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	if spec.Limits.CallTimeoutMs > 0 {
 		callTimeout = time.Duration(spec.Limits.CallTimeoutMs) * time.Millisecond
 	}
+	// With Options.Seccomp, the session runs on a confined runner thread
+	// (runners.go): the filter is in place before its first instruction.
 	mc := monitor.Config{Args: spec.Args, Console: ss.console, Log: &sessionLog{d: d, s: ss}, KVMPath: d.opts.KVMPath}
-	if mode := d.opts.Seccomp; mode != seccomp.Off {
-		mc.Confine = func() error { return seccomp.InstallThread(mode, seccomp.Runner) }
-	}
 	if im.input {
 		if ss.input, err = newInput(spec.Input); err != nil {
 			return nil, err
@@ -218,15 +216,20 @@ func (d *Daemon) start(s *sess) error {
 	}
 	s.state, s.started, s.cancel = api.StateRunning, time.Now(), cancel
 	d.runs.Add(1)
-	go d.run(ctx, s)
+	d.dispatch(ctx, s)
 	d.events.publish(api.Event{Type: "session.started", Session: s.id, Image: s.ref})
 	return nil
 }
 
-// run runs s to its end and releases its VM, on a goroutine of its own.
-func (d *Daemon) run(ctx context.Context, s *sess) {
+// run runs s to its end and releases its VM, on the goroutine dispatch
+// chose; confErr, if set, fails s before it runs (its thread could not be
+// confined).
+func (d *Daemon) run(ctx context.Context, s *sess, confErr error) {
 	defer d.runs.Done()
-	status, err := s.s.Run(ctx)
+	status, err := 0, confErr
+	if confErr == nil {
+		status, err = s.s.Run(ctx)
+	}
 	st := s.s.Monitor().Stats()
 	row := s.s.Row()
 	ended := time.Now()

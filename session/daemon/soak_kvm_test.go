@@ -171,7 +171,7 @@ func TestFaultSoak(t *testing.T) {
 	}
 	td.http.CloseIdleConnections()
 	waitFor(5*time.Second, func() bool { return len(td.Sessions()) == 0 })
-	before := measure(t)
+	before := td.measure(t)
 
 	rng := rand.New(rand.NewPCG(seed, 0))
 	kinds := make([]int, n)
@@ -274,7 +274,7 @@ func TestFaultSoak(t *testing.T) {
 	td.http.CloseIdleConnections()
 	var after resources
 	waitFor(10*time.Second, func() bool {
-		after = measure(t)
+		after = td.measure(t)
 		return after.fds <= before.fds+4 && after.memfds <= before.memfds && after.goroutines <= before.goroutines+4
 	})
 	t.Logf("seed %d, %d invocations at once (peak %d sessions live), %v: %s", seed, n, peak.Load(), took.Round(time.Millisecond), strings.Join(mix, ", "))
