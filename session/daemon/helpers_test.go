@@ -215,11 +215,30 @@ func measure(t *testing.T) resources {
 	return r
 }
 
-// measure is the package's measure with the daemon's idle runners (each a
-// goroutine kept on purpose, runners.go) not counted as goroutines.
+// measure is the package's measure taken once the VM pool has refilled
+// (its ready machines and shells are fds that come and go with refills),
+// with the daemon's idle runners (each a goroutine kept on purpose,
+// runners.go) not counted as goroutines.
 func (td *testDaemon) measure(t *testing.T) resources {
 	t.Helper()
+	waitFor(10*time.Second, td.pool.full)
 	r := measure(t)
 	r.goroutines -= td.idleRunners()
 	return r
+}
+
+// full reports whether the pool holds its target of machines and a full
+// queue of shells for every template in use.
+func (p *pool) full() bool {
+	if int64(len(p.ready)) < p.target.Load() {
+		return false
+	}
+	p.shellMu.Lock()
+	defer p.shellMu.Unlock()
+	for _, q := range p.shells {
+		if len(q) < cap(q) {
+			return false
+		}
+	}
+	return true
 }
