@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -216,12 +217,13 @@ func measure(t *testing.T) resources {
 }
 
 // measure is the package's measure taken once the VM pool has refilled
-// (its ready machines and shells are fds that come and go with refills),
-// with the daemon's idle runners (each a goroutine kept on purpose,
+// (its ready machines and shells are fds that come and go with refills)
+// and the Go heap has returned its free pages, with the daemon's idle runners (each a goroutine kept on purpose,
 // runners.go) not counted as goroutines.
 func (td *testDaemon) measure(t *testing.T) resources {
 	t.Helper()
 	waitFor(10*time.Second, td.pool.full)
+	debug.FreeOSMemory() // RSS then counts what is in use, not the heap's high-water mark
 	r := measure(t)
 	r.goroutines -= td.idleRunners()
 	return r

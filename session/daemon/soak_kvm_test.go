@@ -283,7 +283,7 @@ func TestFaultSoak(t *testing.T) {
 	if after.fds > before.fds+4 || after.memfds > before.memfds || after.goroutines > before.goroutines+4 {
 		t.Errorf("leak: %+v → %+v", before, after)
 	}
-	if after.rssKiB > before.rssKiB+256<<10 {
+	if after.rssKiB > before.rssKiB+64<<10 { // idle threads, runners and heap bookkeeping stay
 		t.Errorf("RSS grew by %d KiB", after.rssKiB-before.rssKiB)
 	}
 }
