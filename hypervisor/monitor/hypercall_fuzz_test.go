@@ -198,18 +198,26 @@ func FuzzCalleeHypercall(f *testing.F) {
 	f.Add(uint8(hvt.HypercallHalt), uint64(uaafabi.CallGPA+8), fuzzMem(nil))
 	f.Add(uint8(hvt.HypercallBlockWrite), uint64(fuzzArg), fuzzMem(nil))
 	f.Add(uint8(hvt.HypercallPoll), uint64(fuzzArg), fuzzMem(nil))
+	// One guest memory per fuzzing process, protected once; the writable
+	// parts are rewritten from each input.
+	ram, err := guestmem.Alloc(fuzzMemSize)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { guestmem.Free(ram) })
+	if err := guestmem.ProtectReadOnly(ram, fuzzTextGPA, guestmem.PageSize); err != nil {
+		f.Fatal(err)
+	}
+	if err := unix.Mprotect(ram[uaafabi.CallGPA:uaafabi.WindowEnd], unix.PROT_NONE); err != nil {
+		f.Fatal(err)
+	}
+	writable := [][2]int{{0, fuzzTextGPA}, {fuzzTextGPA + guestmem.PageSize, uaafabi.CallGPA}, {uaafabi.WindowEnd, fuzzMemSize}}
 	f.Fuzz(func(t *testing.T, nr uint8, gpa uint64, memSeed []byte) {
-		ram, err := guestmem.Alloc(fuzzMemSize)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer guestmem.Free(ram)
-		copy(ram, memSeed)
-		if err := guestmem.ProtectReadOnly(ram, fuzzTextGPA, guestmem.PageSize); err != nil {
-			t.Fatal(err)
-		}
-		if err := unix.Mprotect(ram[uaafabi.CallGPA:uaafabi.WindowEnd], unix.PROT_NONE); err != nil {
-			t.Fatal(err)
+		for _, w := range writable {
+			clear(ram[w[0]:w[1]])
+			if w[0] < len(memSeed) {
+				copy(ram[w[0]:w[1]], memSeed[w[0]:])
+			}
 		}
 		var console bytes.Buffer
 		m := &Monitor{
