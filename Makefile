@@ -8,7 +8,10 @@ KMOD_ARGS := $(if $(KDIR),KDIR=$(KDIR))
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X github.com/uaaf/uaaf/cmd/internal/command.Version=$(VERSION)"
 
-.PHONY: all build guest generate check-generate deps deps-kmod demo test test-short test-race bench fuzz fuzz-doc soak lint \
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+.PHONY: all build guest docs install uninstall generate check-generate deps deps-kmod deps-e2e demo test test-short test-race bench fuzz fuzz-doc soak lint \
 	kmod kmod-check kmod-test clean help
 
 all: build guest ## build bin/uaaf, the manifest tool and every guest image
@@ -18,11 +21,24 @@ all: build guest ## build bin/uaaf, the manifest tool and every guest image
 build: ## build bin/uaaf, bin/uaaf-ctl (the daemon and tools uaaf runs) and bin/uaaf-mftgen
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs $(GOFLAGS_BUILD) -o $(BIN)/uaaf ./cmd/uaaf
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs $(GOFLAGS_BUILD) -o $(BIN)/uaaf-ctl ./cmd/uaaf-ctl
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen ./tools/mftgen
+	@# uaaf-mftgen is replaced only when it changes: every manifest, hence
+	@# every guest image, depends on it.
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uaaf-mftgen.new ./tools/mftgen
+	@if cmp -s $(BIN)/uaaf-mftgen.new $(BIN)/uaaf-mftgen; then rm $(BIN)/uaaf-mftgen.new; \
+		else mv $(BIN)/uaaf-mftgen.new $(BIN)/uaaf-mftgen; fi
 
 guest: build ## build the guest SDK, guest images (guest/build) and library functions (libfuncs/build)
 	$(MAKE) -C guest MFTGEN=../$(BIN)/uaaf-mftgen
 	$(MAKE) -C libfuncs MFTGEN=../$(BIN)/uaaf-mftgen
+
+docs: build ## the man page and bash/zsh completion, generated from the command definitions: bin/uaaf.1, bin/uaaf.bash, bin/_uaaf
+	$(GO) run ./cmd/internal/clidoc -o $(BIN)
+
+install: all docs ## install uaaf, the guest SDK, the library and guest images, man page, completion under $(DESTDIR)$(PREFIX) (default /usr/local)
+	tools/install.sh install "$(DESTDIR)$(PREFIX)"
+
+uninstall: ## remove exactly what make install put under $(DESTDIR)$(PREFIX) (its manifest, share/uaaf/install-manifest)
+	tools/install.sh uninstall "$(DESTDIR)$(PREFIX)"
 
 generate: ## regenerate hypervisor/uaafabi/trampoline_gen.go from guest/trampoline/trampoline.S
 	$(GO) run ./tools/trampgen
@@ -36,24 +52,24 @@ deps: ## install missing build packages (as root, via apt-get)
 deps-kmod: ## also kernel headers and sparse, for kmod/
 	tools/install-deps.sh --kmod
 
-demo: deps all ## build everything and run the demo: a session calling four shared library functions
-	$(BIN)/uaaf run --mem=8 --stats \
-		--lib base64=libfuncs/build/base64.hvt --lib sha256=libfuncs/build/sha256.hvt \
-		--lib crc32=libfuncs/build/crc32.hvt --lib sort=libfuncs/build/sort.hvt \
-		guest/build/demo.hvt
+deps-e2e: ## also containerd and ctr, for the containerd shim's end-to-end test
+	tools/install-deps.sh --e2e
+
+demo: deps all ## build everything and run the main job: the daemon serving sessions that share preloaded library functions
+	tools/demo/demo.sh $(BIN)
 
 # Pure packages whose concurrency is their job also run under the race
 # detector on every `make test` (a few seconds); `make test-race` runs all.
 RACE_PKGS := ./libfuncs/
 
-test: deps-kmod all kmod-check kmod-test ## everything: kmod build+sparse+EPT tests, Go unit/fuzz-seed/KVM end-to-end tests
+test: deps-kmod deps-e2e all kmod-check kmod-test ## everything: kmod build+sparse+EPT tests, Go unit/fuzz-seed/KVM end-to-end tests
 	UAAF_REQUIRE_KVM=1 $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
 test-short: build guest ## tests without the KVM requirement (KVM tests skip where /dev/kvm is absent)
 	$(GO) test -short ./...
 
-test-race: guest ## tests under the race detector
+test-race: deps-e2e guest ## tests under the race detector
 	UAAF_REQUIRE_KVM=1 $(GO) test -race -count=1 ./...
 
 bench: all ## benchmarks (ratios against baselines measured in the same run)
@@ -65,7 +81,7 @@ bench: all ## benchmarks (ratios against baselines measured in the same run)
 SOAK_RUN := ^(TestSoak|TestFaultSoak|TestClientGone|TestServeKill9)$$
 
 soak: build guest ## long soak and fault tests of the daemon (docs/reliability.md), ~2 min
-	UAAF_SOAK=1 UAAF_REQUIRE_KVM=1 $(GO) test -count=1 -timeout 15m -v -run '$(SOAK_RUN)' ./session/daemon/ ./cmd/uaaf-ctl/
+	UAAF_SOAK=1 UAAF_REQUIRE_KVM=1 $(GO) test -count=1 -timeout 15m -v -run '$(SOAK_RUN)' ./session/daemon/ ./cmd/internal/ctlapp/
 
 FUZZTIME ?= 8s
 

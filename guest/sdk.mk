@@ -2,10 +2,11 @@
 # uaaf guest SDK. Included by guest/Makefile; an out-of-tree program can
 # include it too (see README.md):
 #
-#   UAAF_SDK := /path/to/uaaf/guest
+#   UAAF_SDK := /usr/local/share/uaaf/sdk   (or a source tree's guest/)
 #   include $(UAAF_SDK)/sdk.mk
 #
-# and then link $(UAAF_RUNTIME) with its objects using $(UAAF_LDFLAGS).
+# and then link $(UAAF_RUNTIME) with its objects using $(UAAF_LDFLAGS),
+# generating its manifest with $(UAAF_MFTGEN).
 
 UAAF_SDK ?= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 UAAF_CC ?= gcc
@@ -31,8 +32,18 @@ UAAF_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack \
 	-T $(UAAF_SDK)/lds/hvt.lds
 
-# The runtime as one relocatable object (start code, traps, Solo5 API).
+# The runtime as one relocatable object (start code, traps, Solo5 API), and
+# the manifest generator (tools/mftgen): in an installed SDK
+# (PREFIX/share/uaaf/sdk, see `make install`) lib/uaaf-hvt.o and
+# PREFIX/bin/uaaf-mftgen; in the source tree's guest/, build/uaaf-hvt.o
+# and bin/uaaf-mftgen.
+ifneq ($(wildcard $(UAAF_SDK)/lib/uaaf-hvt.o),)
+UAAF_RUNTIME ?= $(UAAF_SDK)/lib/uaaf-hvt.o
+UAAF_MFTGEN ?= $(abspath $(UAAF_SDK)/../../../bin/uaaf-mftgen)
+else
 UAAF_RUNTIME ?= $(UAAF_SDK)/build/uaaf-hvt.o
+UAAF_MFTGEN ?= $(abspath $(UAAF_SDK)/../bin/uaaf-mftgen)
+endif
 
 # Quiet build output: `make V=1` shows the commands. $(Q) prefixes a
 # command, $(call say,TAG,FILE) prints one short line instead.

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,13 @@ type Config struct {
 	// OnInstance, if set, is told each time an instance of a library
 	// starts.
 	OnInstance func(library string)
+	// Libraries, if set, binds imports to other libraries than the ones
+	// they name: an import of library k is served by the registry's
+	// library Libraries[k] (same exports; loaded from NAME.hvt on the
+	// search path like any other). A trace replayer uses it to give each
+	// app private instances of shared code. Every key must be a library
+	// the image imports, and no two imports may end up on one library.
+	Libraries map[string]string
 }
 
 // Session is one running session unikernel with its library views. New
@@ -159,9 +168,16 @@ func (s *Session) bind() error {
 	if err != nil {
 		return err
 	}
-	for _, name := range order {
+	names, err := aliased(order, s.cfg.Libraries)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.cfg.Monitor.Kernel, err)
+	}
+	for i, name := range names {
 		e, warm, err := s.cfg.Registry.Acquire(name)
 		if err != nil {
+			if name != order[i] {
+				name = fmt.Sprintf("%s (for imports of %s)", name, order[i])
+			}
 			return fmt.Errorf("%w: library %s (imported by %s): %w", ErrUnresolved, name, s.cfg.Monitor.Kernel, err)
 		}
 		s.libs = append(s.libs, e)
@@ -172,11 +188,39 @@ func (s *Session) bind() error {
 		lib := s.libs[view-1].Lib()
 		fn, ok := lib.ExportIndex(imp.Fn)
 		if !ok {
-			return fmt.Errorf("%w: function %s.%s: library %s (%s) exports %s", ErrUnresolved, imp.Lib, imp.Fn, imp.Lib, lib.Path, strings.Join(lib.ExportNames(), ", "))
+			return fmt.Errorf("%w: function %s.%s: library %s (%s) exports %s", ErrUnresolved, imp.Lib, imp.Fn, names[view-1], lib.Path, strings.Join(lib.ExportNames(), ", "))
 		}
 		s.bindings = append(s.bindings, binding{view: uint32(view), fn: uint32(fn)})
 	}
 	return nil
+}
+
+// aliased returns the registry names of the imported libraries order
+// under alias (Config.Libraries): alias[l] for l with an entry, else l. It
+// fails with ErrUnresolved if alias names a library not imported, or two
+// imports would share one library.
+func aliased(order []string, alias map[string]string) ([]string, error) {
+	if len(alias) == 0 {
+		return order, nil
+	}
+	names := make([]string, len(order))
+	by := make(map[string]string, len(order)) // registry name → import
+	for i, l := range order {
+		names[i] = l
+		if a, ok := alias[l]; ok {
+			names[i] = a
+		}
+		if prev, dup := by[names[i]]; dup {
+			return nil, fmt.Errorf("%w: imports of %s and %s would both be served by library %s", ErrUnresolved, prev, l, names[i])
+		}
+		by[names[i]] = l
+	}
+	for _, k := range slices.Sorted(maps.Keys(alias)) {
+		if !slices.Contains(order, k) {
+			return nil, fmt.Errorf("%w: library %s is given another library (%s) but is not imported", ErrUnresolved, k, alias[k])
+		}
+	}
+	return names, nil
 }
 
 // hooks are what the session adds to its monitor: the UaaF window and

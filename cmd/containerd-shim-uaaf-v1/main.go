@@ -27,6 +27,7 @@ import (
 
 	"github.com/uaaf/uaaf/cmd/containerd-shim-uaaf-v1/internal/daemon"
 	"github.com/uaaf/uaaf/cmd/containerd-shim-uaaf-v1/internal/task"
+	"github.com/uaaf/uaaf/cmd/containerd-shim-uaaf-v1/internal/uaafd"
 )
 
 // runtimeName is the containerd runtime this shim serves.
@@ -59,6 +60,9 @@ func initTaskService(ic *plugin.InitContext) (interface{}, error) {
 	})
 	return ttrpcTask{svc}, nil
 }
+
+// newDaemon returns the client of the node daemon (`uaaf serve`) at socket.
+func newDaemon(socket string) daemon.Daemon { return uaafd.New(socket) }
 
 // ttrpcTask registers the task service on the shim's ttrpc server.
 type ttrpcTask struct{ svc taskAPI.TaskService }

@@ -17,14 +17,21 @@ package main
 import (
 	"os"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/uaaf/uaaf/cmd/internal/cliapp"
 	"github.com/uaaf/uaaf/cmd/internal/command"
+	"github.com/uaaf/uaaf/cmd/internal/uaafapp"
 )
 
 func main() {
-	if len(os.Args) > 2 && os.Args[1] == "help" && isCtlCommand(os.Args[2]) {
-		os.Args = []string{os.Args[0], os.Args[2], "--help"} // uaaf-ctl's help
+	if len(os.Args) > 2 && os.Args[1] == "help" && uaafapp.IsCtlCommand(os.Args[2]) {
+		// uaaf-ctl's help: "help bench call" is "bench call --help".
+		os.Args = append(append([]string{os.Args[0]}, os.Args[2:]...), "--help")
 	}
 	err := cliapp.Run(newApp(), os.Args)
 	os.Exit(command.ExitCode(err, os.Stderr))
 }
+
+// newApp is the application main runs (package uaafapp defines it).
+func newApp() *cli.App { return uaafapp.New() }

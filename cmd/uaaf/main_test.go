@@ -126,10 +126,12 @@ func TestAppErrors(t *testing.T) {
 		{"inspect not ELF", func(t *testing.T) []string { return []string{"inspect", notELF(t)} }, "no ELF magic"},
 		{"inspect without image", func(*testing.T) []string { return []string{"inspect"} }, "exactly one IMAGE"},
 		{"inspect a directory", func(t *testing.T) []string { return []string{"inspect", t.TempDir()} }, ": not a regular file"},
-		{"inspect unknown flag", func(*testing.T) []string { return []string{"inspect", "--wrong", "x"} }, "flag provided but not defined: -wrong (see uaaf inspect --help)"},
+		{"inspect unknown flag", func(*testing.T) []string { return []string{"inspect", "--wrong", "x"} }, "flag provided but not defined: --wrong (see uaaf inspect --help)"},
+		{"help for no command", func(*testing.T) []string { return []string{"help", "frobnicate"} }, `unknown command "frobnicate"; the commands are: run, inspect, probe, version, serve, bench, replay, lib, image, session, ps, invoke, events (see uaaf --help)`},
+		{"flag without its value", func(*testing.T) []string { return []string{"probe", "--kvm-device"} }, "flag needs an argument: --kvm-device (see uaaf probe --help)"},
 		{"probe with an argument", func(*testing.T) []string { return []string{"probe", "extra"} }, `probe takes no arguments (got "extra"; see uaaf probe --help)`},
 		{"version with an argument", func(*testing.T) []string { return []string{"version", "x"} }, "version takes no arguments"},
-		{"unknown command", func(*testing.T) []string { return []string{"frobnicate"} }, `unknown command "frobnicate"; the commands are: run, inspect, probe, version, serve, bench, lib, image, session, ps, invoke, events (see uaaf --help)`},
+		{"unknown command", func(*testing.T) []string { return []string{"frobnicate"} }, `unknown command "frobnicate"; the commands are: run, inspect, probe, version, serve, bench, replay, lib, image, session, ps, invoke, events (see uaaf --help)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,6 +179,7 @@ func TestAppInfo(t *testing.T) {
 		{[]string{"run", "--help"}, []string{"usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...]", "--block:NAME=PATH", "--net:NAME=@FD", "--dumpcore=DIR"}},
 		{[]string{"run", "--mem=32", "--help", "x.hvt"}, []string{"usage: uaaf run"}},
 		{[]string{"run", "--version"}, []string{"uaaf " + command.Version + " (" + abi + ")\n"}},
+		{[]string{"help", "run"}, []string{"--version                       print uaaf's version and the hvt ABI version,", "--stats[=FILE]"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
@@ -360,6 +363,12 @@ func TestExitCodes(t *testing.T) {
 		{name: "not ELF", args: func(t *testing.T) []string { return []string{"run", notELF(t)} }, code: 1, errSub: "invalid or unsupported executable"},
 		{name: "inspect bad file", args: func(t *testing.T) []string { return []string{"inspect", notELF(t)} }, code: 1, errSub: "invalid or unsupported executable"},
 		{name: "version", args: func(*testing.T) []string { return []string{"--version"} }, stdout: []string{"uaaf ", " (hvt ABI version 2)\n"}},
+		{name: "help of a uaaf-ctl subcommand", args: func(*testing.T) []string { return []string{"help", "bench", "call"} },
+			stdout: []string{"NAME:\n   uaaf bench call - ", "--guest-dir DIR"}},
+		{name: "help of a uaaf-ctl command", args: func(*testing.T) []string { return []string{"help", "serve"} },
+			stdout: []string{"NAME:\n   uaaf serve - ", "The --config file is JSON"}},
+		{name: "a uaaf-ctl group without a subcommand", args: func(*testing.T) []string { return []string{"bench"} },
+			code: 1, stderr: "uaaf: bench: want a subcommand: call, start, cold (see uaaf bench --help)"},
 		{name: "exitcode 42", kvm: true, args: func(t *testing.T) []string {
 			return []string{"run", "--mem=32", kvmtest.GuestImage(t, "exitcode"), "42"}
 		}, code: 42, stdout: []string{"exiting with 42"}},

@@ -74,7 +74,8 @@ func (s *System) VCPUMmapSize() (int, error) {
 // SupportedCPUID returns KVM_GET_SUPPORTED_CPUID: the CPUID leaves KVM can
 // present to a guest.
 func (s *System) SupportedCPUID() ([]CPUIDEntry2, error) {
-	c := new(cpuid2)
+	c := cpuidBufs.Get().(*cpuid2)
+	defer cpuidBufs.Put(c)
 	c.NEnt = MaxCPUIDEntries
 	if _, err := ioctlPtr(s.fd, reqGetSupportedCPUID, cpuidPtr(c)); err != nil {
 		return nil, err
@@ -292,11 +293,20 @@ func (v *VCPU) SetCPUID(entries []CPUIDEntry2) error {
 	if len(entries) > MaxCPUIDEntries {
 		return fmt.Errorf("KVM_SET_CPUID2: %d entries, at most %d", len(entries), MaxCPUIDEntries)
 	}
-	c := new(cpuid2)
+	c := cpuidBufs.Get().(*cpuid2)
+	defer cpuidBufs.Put(c)
 	c.NEnt = uint32(copy(c.Entries[:], entries))
 	_, err := ioctlPtr(v.fd, reqSetCPUID2, cpuidPtr(c))
 	return err
 }
+
+// cpuidBufs holds the 10 KiB kvm_cpuid2 buffers of SupportedCPUID and
+// SetCPUID on the heap. As locals they would live on the caller's stack,
+// and a goroutine that creates a vCPU and then runs a guest for a long
+// time (a daemon session starting a library instance at its first call)
+// would keep a stack grown to 32 KiB for its whole life: it sits in
+// KVM_RUN, where the runtime cannot shrink it.
+var cpuidBufs = sync.Pool{New: func() any { return new(cpuid2) }}
 
 // TSCKHz returns the guest TSC frequency in kHz (KVM_GET_TSC_KHZ).
 func (v *VCPU) TSCKHz() (uint64, error) {

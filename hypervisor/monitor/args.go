@@ -10,7 +10,7 @@ import (
 
 // Usage is the synopsis and option list of the monitor's command line:
 // solo5-hvt's, with the same spellings and meanings. `uaaf run` adds its
-// own options (see cmd/uaaf/internal/runcmd).
+// own options (see cmd/internal/runcmd).
 const Usage = `usage: uaaf run [OPTIONS] [--] KERNEL [ARGS...]
 
 KERNEL is an hvt unikernel image (built by Solo5's toolchain or uaaf's guest/
@@ -26,7 +26,8 @@ Options (the same spellings and meanings as solo5-hvt):
   --net:NAME=@FD                  attach the already open tap fd FD instead
   --net-mac:NAME=HWADDR           MAC address of NAME (default: random)
   --dumpcore=DIR                  write an ELF core to DIR if the guest aborts
-  --version                       print the hvt ABI version and exit
+  --version                       print uaaf's version and the hvt ABI version,
+                                  and exit
   --help                          print this help and exit
 `
 

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -47,10 +48,9 @@ func (m *Monitor) writeBootState(cmdline string) error {
 		}
 	}
 	mft := m.manifest.Encode()
-	copy(m.ram[manifestGPA:], mft)
+	m.store(manifestGPA, mft)
 	cmdGPA := manifestGPA + uint64(len(mft))
-	n := copy(m.ram[cmdGPA:cmdGPA+hvt.CmdlineSize-1], cmdline)
-	m.ram[cmdGPA+uint64(n)] = 0
+	m.store(cmdGPA, append([]byte(cmdline), 0))
 	bi := hvt.BootInfo{
 		MemSize:      m.cfg.MemSize,
 		KernelEnd:    m.img.KernelEnd,
@@ -58,8 +58,20 @@ func (m *Monitor) writeBootState(cmdline string) error {
 		Cmdline:      cmdGPA,
 		Manifest:     manifestGPA,
 	}
-	bi.Encode(m.ram[hvt.BootInfoGPA:])
+	var b [hvt.SizeBootInfo]byte
+	bi.Encode(b[:])
+	m.store(hvt.BootInfoGPA, b[:])
 	return nil
+}
+
+// store copies b into guest memory at gpa, unless the memory holds b
+// already: a guest mapped copy-on-write from a template then keeps sharing
+// every page its boot state does not change (the manifest and an empty
+// command line are in the template).
+func (m *Monitor) store(gpa uint64, b []byte) {
+	if dst := m.ram[gpa : gpa+uint64(len(b))]; !bytes.Equal(dst, b) {
+		copy(dst, b)
+	}
 }
 
 // initVCPU gives the vCPU the registers an hvt guest starts with (its CPUID

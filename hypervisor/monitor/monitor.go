@@ -55,7 +55,9 @@ type Monitor struct {
 	stopped bool       // Stop was called; guarded by stopMu
 
 	stats    Stats
-	exits    atomic.Uint64 // KVM_RUN returns to user space, readable while running
+	exits    atomic.Uint64             // KVM_RUN returns to user space, readable while running
+	entered  atomic.Pointer[time.Time] // the guest's first entry, readable while running
+	running  atomic.Pointer[runClock]  // the vCPU thread and its CPU time at entry, while Run runs
 	switches atomic.Uint64
 }
 
@@ -361,6 +363,52 @@ func (m *Monitor) Stats() Stats {
 	st := m.stats
 	st.Exits, st.Switches = m.exits.Load(), m.switches.Load()
 	return st
+}
+
+// EnteredAt returns when the guest was first entered (its first
+// instruction) and true, or false while it has not been. Safe from any
+// goroutine, while it runs.
+func (m *Monitor) EnteredAt() (time.Time, bool) {
+	if t := m.entered.Load(); t != nil {
+		return *t, true
+	}
+	return time.Time{}, false
+}
+
+// runClock is what CPUTime needs to read a running vCPU thread's CPU time
+// from another thread.
+type runClock struct {
+	tid  int
+	cpu0 time.Duration
+}
+
+// CPUTime returns the CPU time the vCPU thread has spent on this guest so
+// far (in KVM_RUN and serving its exits) and true while Run runs; false
+// before and after (then Stats().CPU has the total). Safe from any
+// goroutine.
+func (m *Monitor) CPUTime() (time.Duration, bool) {
+	rc := m.running.Load()
+	if rc == nil {
+		return 0, false
+	}
+	t, err := ThreadCPU(rc.tid)
+	if err != nil {
+		return 0, false
+	}
+	return t - rc.cpu0, true
+}
+
+// ThreadCPU returns the CPU time of thread tid of this process, read
+// through its CPU-time clock (clock_gettime with the thread's clock id).
+func ThreadCPU(tid int) (time.Duration, error) {
+	// The kernel's clock id for a thread's scheduler CPU time: the tid,
+	// complemented, above the per-thread flag (4) and CPUCLOCK_SCHED (2).
+	clock := int32(^uint32(tid)<<3 | 4 | 2)
+	var ts unix.Timespec
+	if err := unix.ClockGettime(clock, &ts); err != nil {
+		return 0, fmt.Errorf("CPU time of thread %d: %w", tid, err)
+	}
+	return time.Duration(ts.Nano()), nil
 }
 
 // Exits returns how many VM exits the guest has taken so far. Safe from any

@@ -55,9 +55,12 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 	cpu0 := threadCPU()
 	runStart := time.Now()
 	m.stats.Boot, m.stats.Entered = runStart.Sub(bootStart), runStart
+	m.entered.Store(&runStart)
+	m.running.Store(&runClock{tid: v.Tid(), cpu0: cpu0})
 	defer func() {
 		m.stats.Run = time.Since(runStart)
 		m.stats.CPU = threadCPU() - cpu0
+		m.running.Store(nil)
 	}()
 	if err := m.loop(); err != nil {
 		if errors.Is(err, vcpu.ErrStopped) {

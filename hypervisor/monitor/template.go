@@ -79,6 +79,9 @@ func NewTemplate(img *Image, memSize uint64, prepare func(ram []byte) ([]hvt.Ran
 	if err := x86.WriteBootPageTables(ram, memSize); err != nil {
 		return t, &Error{Kind: ErrConfig, Msg: err.Error(), Err: err}
 	}
+	// The manifest copy as a guest with no device attached gets it (the
+	// command line after it is empty): guests that match share its page.
+	copy(ram[manifestGPA:], img.Manifest.Encode())
 	if prepare != nil {
 		extra, err := prepare(ram)
 		if err != nil {

@@ -246,6 +246,10 @@ var controlPlane = []Rule{
 	// socket: AF_INET datagram for the tap ioctls; AF_UNIX stream for the
 	// listener (a reload may listen again).
 	{Syscall: unix.SYS_SOCKET, Arg: 0, Values: []uint64{unix.AF_UNIX, unix.AF_INET}},
+	// clock_gettime of any clock: a running session's CPU time is read
+	// from its vCPU thread's CPU-time clock (monitor.ThreadCPU), whose id
+	// is made from the thread's tid.
+	{Syscall: unix.SYS_CLOCK_GETTIME},
 	// seccomp(SECCOMP_SET_MODE_FILTER) and prctl(PR_SET_NO_NEW_PRIVS): each
 	// session's vCPU thread adds the Runner filter to its own (InstallThread).
 	// A filter can only narrow what a thread may do.

@@ -35,22 +35,10 @@ var (
 // seccomp filter mode in this kernel, or one older than Linux 4.14), or the
 // errno of prctl/seccomp.
 func Install(mode Mode, p Profile) error {
-	var def uint32
-	switch mode {
-	case Off:
+	if mode == Off {
 		return nil
-	case Kill:
-		def = unix.SECCOMP_RET_KILL_PROCESS
-	case Log:
-		def = unix.SECCOMP_RET_LOG
-	default:
-		return fmt.Errorf("%w %q", ErrMode, mode)
 	}
-	arch, ok := nativeArch()
-	if !ok {
-		return fmt.Errorf("%w: no syscall table for %s", ErrUnsupported, runtime.GOARCH)
-	}
-	filter, err := p.program(arch, def, os.Getpid())
+	filter, err := compile(mode, p)
 	if err != nil {
 		return err
 	}
@@ -92,6 +80,25 @@ func nativeArch() (uint32, bool) {
 		return unix.AUDIT_ARCH_X86_64, true
 	}
 	return 0, false
+}
+
+// compile makes p's BPF program for this architecture, with mode's action
+// (Kill or Log) for a call p does not allow.
+func compile(mode Mode, p Profile) ([]unix.SockFilter, error) {
+	var def uint32
+	switch mode {
+	case Kill:
+		def = unix.SECCOMP_RET_KILL_PROCESS
+	case Log:
+		def = unix.SECCOMP_RET_LOG
+	default:
+		return nil, fmt.Errorf("%w %q", ErrMode, mode)
+	}
+	arch, ok := nativeArch()
+	if !ok {
+		return nil, fmt.Errorf("%w: no syscall table for %s", ErrUnsupported, runtime.GOARCH)
+	}
+	return p.program(arch, def, os.Getpid())
 }
 
 // Available reports whether this kernel and architecture can filter: what
@@ -136,22 +143,10 @@ func Installed() (Mode, string) {
 // a thread keeps a process-wide filter Install put in place, and gets
 // whichever of the two is stricter per call.
 func InstallThread(mode Mode, p Profile) error {
-	var def uint32
-	switch mode {
-	case Off:
+	if mode == Off {
 		return nil
-	case Kill:
-		def = unix.SECCOMP_RET_KILL_PROCESS
-	case Log:
-		def = unix.SECCOMP_RET_LOG
-	default:
-		return fmt.Errorf("%w %q", ErrMode, mode)
 	}
-	arch, ok := nativeArch()
-	if !ok {
-		return fmt.Errorf("%w: no syscall table for %s", ErrUnsupported, runtime.GOARCH)
-	}
-	filter, err := p.program(arch, def, os.Getpid())
+	filter, err := compile(mode, p)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,20 @@ const (
 const (
 	PTEPresent  = 1 << 0
 	PTEWritable = 1 << 1
+	PTEAccessed = 1 << 5
+	PTEDirty    = 1 << 6 // in entries that map a page; ignored in the others
 	PTEPageSize = 1 << 7 // 2 MiB page in a page directory entry
+)
+
+// The boot page tables are written with their accessed and dirty bits
+// already set, so the MMU (or a shadow MMU such as PVM's) never writes
+// them: the tables of a template stay shared by every guest that maps it
+// copy-on-write, instead of costing each guest private copies of the pages
+// its first instructions walk. The guest cannot see the difference: the
+// tables lie below 64 KiB, which its own mappings leave out.
+const (
+	tableEntry = PTEPresent | PTEWritable | PTEAccessed // points to a table
+	pageEntry  = PTEPresent | PTEAccessed | PTEDirty    // maps a page (read-only)
 )
 
 const (
@@ -98,16 +111,16 @@ func WriteBootPageTables(mem []byte, memSize uint64) error {
 	}
 	le := binary.LittleEndian
 	clear(mem[PML4Addr:BootEnd])
-	le.PutUint64(mem[PML4Addr:], PDPTAddr|PTEPresent|PTEWritable)
+	le.PutUint64(mem[PML4Addr:], PDPTAddr|tableEntry)
 	for i := uint64(0); i < 4; i++ {
-		le.PutUint64(mem[PDPTAddr+8*i:], (PDAddr+i*pageSize)|PTEPresent|PTEWritable)
+		le.PutUint64(mem[PDPTAddr+8*i:], (PDAddr+i*pageSize)|tableEntry)
 	}
-	le.PutUint64(mem[PDAddr:], PT0Addr|PTEPresent|PTEWritable)
+	le.PutUint64(mem[PDAddr:], PT0Addr|tableEntry)
 	for gpa := uint64(largePage); gpa < memSize; gpa += largePage {
-		le.PutUint64(mem[PDAddr+8*(gpa/largePage):], gpa|PTEPresent|PTEWritable|PTEPageSize)
+		le.PutUint64(mem[PDAddr+8*(gpa/largePage):], gpa|pageEntry|PTEWritable|PTEPageSize)
 	}
 	for gpa := uint64(roStart); gpa < largePage; gpa += pageSize {
-		e := gpa | PTEPresent
+		e := gpa | pageEntry
 		if gpa >= rwStart {
 			e |= PTEWritable
 		}
@@ -165,7 +178,7 @@ func MapLowPage(mem []byte, gpa uint64, writable bool) error {
 	if gpa%pageSize != 0 || gpa < BootEnd || gpa >= roStart {
 		return fmt.Errorf("x86: cannot map low page %#x: not a page in [%#x, %#x)", gpa, BootEnd, roStart)
 	}
-	e := gpa | PTEPresent
+	e := gpa | pageEntry
 	if writable {
 		e |= PTEWritable
 	}

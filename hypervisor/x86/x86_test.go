@@ -103,3 +103,34 @@ func TestMapLowPage(t *testing.T) {
 		}
 	}
 }
+
+// TestBootPageTablesPreset: every entry the boot tables hold has its
+// accessed bit set, and every entry that maps a page its dirty bit, so no
+// walk of them writes to them.
+func TestBootPageTablesPreset(t *testing.T) {
+	const size = 8 << 20
+	mem := make([]byte, size)
+	if err := WriteBootPageTables(mem, size); err != nil {
+		t.Fatal(err)
+	}
+	if err := MapLowPage(mem, 0xc000, true); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for off := PML4Addr; off < BootEnd; off += 8 {
+		e := binary.LittleEndian.Uint64(mem[off:])
+		if e&PTEPresent == 0 {
+			continue
+		}
+		n++
+		leaf := off >= PT0Addr || (off >= PDAddr && e&PTEPageSize != 0)
+		if e&PTEAccessed == 0 || leaf && e&PTEDirty == 0 {
+			t.Errorf("entry at %#x = %#x: accessed/dirty not preset", off, e)
+		}
+	}
+	// PML4 1 + PDPT 4 + PD 4 (PT0 and three 2 MiB pages) + PT0 (the window
+	// page and 64 KiB-2 MiB: 496 pages).
+	if want := 1 + 4 + 4 + 1 + 496; n != want {
+		t.Errorf("%d present entries, want %d", n, want)
+	}
+}

@@ -111,6 +111,12 @@ type SessionSpec struct {
 	Input  []byte   `json:"input,omitempty"`   // base64 in JSON; read by the guest from block device "input"
 	Limits Limits   `json:"limits,omitzero"`
 	Start  bool     `json:"start,omitempty"` // start it at once
+	// Libraries binds the image's imports of a library to another one of
+	// the same exports: {"sha256": "app7_sha256"} serves the imports of
+	// sha256 from library app7_sha256 (loaded, or found as
+	// app7_sha256.hvt on the daemon's library path). Each key must be a
+	// library the image imports; no two imports may share a library.
+	Libraries map[string]string `json:"libraries,omitempty"`
 }
 
 // Session states.
@@ -147,7 +153,7 @@ type Timings struct {
 	StartNs  int64  `json:"start"`
 	RunNs    int64  `json:"run"`   // first instruction → halt
 	TotalNs  int64  `json:"total"` // request accepted → exit status known
-	CPUNs    int64  `json:"cpu"`   // CPU time of the session's vCPU thread
+	CPUNs    int64  `json:"cpu"`   // CPU time of the session's vCPU thread (so far, while it runs)
 	VMExits  uint64 `json:"vm_exits"`
 	PoolHit  bool   `json:"pool_hit"` // its VM came from the warm pool
 }
@@ -181,6 +187,8 @@ type Invoke struct {
 	// DeadlineMs is when the caller wants the result, from now (for
 	// deadline-ordering admission policies); 0: none.
 	DeadlineMs int64 `json:"deadline_ms,omitempty"`
+	// Libraries binds imports to other libraries, as SessionSpec.Libraries.
+	Libraries map[string]string `json:"libraries,omitempty"`
 }
 
 // InvokeResult is what POST /v1/invoke returns.
@@ -199,4 +207,49 @@ type Event struct {
 	Library string    `json:"library,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
 	Status  *int      `json:"status,omitempty"`
+	// Libraries, on session.created, says for each library the session
+	// bound whether it was resident (warm) or had to be loaded (cold).
+	Libraries []LibraryUse `json:"libraries,omitempty"`
+	// Timings, on the end of a session (exited, failed, killed after it
+	// started), are its final timings.
+	Timings *Timings `json:"timings,omitempty"`
+	// Bytes, on library.loaded, is the library's resident memory.
+	Bytes uint64 `json:"bytes,omitempty"`
+}
+
+// LibraryUse is one library a session bound.
+type LibraryUse struct {
+	Library string `json:"library"`
+	Warm    bool   `json:"warm"` // resident when bound; false: the session waited for its load (a cold start)
+}
+
+// Residency is GET /v1/residency: when each library was resident and with
+// how much memory, so that a scheduler can compute memory-time. Times are
+// the daemon's policy clock (see ClockScale), which is also the clock of
+// the keep-alive policy's windows.
+type Residency struct {
+	// Now is the policy clock's time at the response.
+	Now time.Time `json:"now"`
+	// ClockScale is how many seconds of the policy clock pass per real
+	// second: 1, or the speed-up of `uaaf serve --clock-scale` (a trace
+	// replayed faster than real time keeps its keep-alive windows and
+	// memory-time in trace time).
+	ClockScale float64            `json:"clock_scale"`
+	Libraries  []LibraryResidency `json:"libraries"`
+}
+
+// LibraryResidency is one library's residency history, oldest first.
+type LibraryResidency struct {
+	Name      string              `json:"name"`
+	Intervals []ResidencyInterval `json:"intervals"`
+	// MemoryTime is the sum over Intervals of bytes × duration, open
+	// intervals counted up to Now, in GiB·s of the policy clock.
+	MemoryTime float64 `json:"memory_time_gib_s"`
+}
+
+// ResidencyInterval is one stretch of time a library was resident.
+type ResidencyInterval struct {
+	Load   time.Time `json:"load"`
+	Unload time.Time `json:"unload,omitzero"` // zero: still resident
+	Bytes  uint64    `json:"bytes"`           // its memory meanwhile
 }

@@ -27,6 +27,17 @@ func openFDs(t *testing.T) int {
 	return len(ents)
 }
 
+// fdList names this process's open files, for a failure message.
+func fdList() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var names []string
+	for _, e := range ents {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		names = append(names, e.Name()+"="+target)
+	}
+	return strings.Join(names, " ")
+}
+
 // TestCancel abandons a long poll and two streams by cancelling their
 // contexts, and checks that each returns the context's error and that the
 // goroutines and file descriptors of both ends (client and daemon share
@@ -126,7 +137,7 @@ func TestCancel(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			buf := make([]byte, 1<<20)
-			t.Errorf("goroutines %d (were %d), fds %d (were %d)\n%s", g, baseG, fd, baseFD, buf[:runtime.Stack(buf, true)])
+			t.Errorf("goroutines %d (were %d), fds %d (were %d): %s\n%s", g, baseG, fd, baseFD, fdList(), buf[:runtime.Stack(buf, true)])
 		})
 	}
 
@@ -139,14 +150,15 @@ func TestCancel(t *testing.T) {
 }
 
 // settle returns the goroutine and fd counts once they have not changed
-// for ten samples in a row.
+// for half a second (the daemon's pool may still be making VMs in the
+// background for a while on a busy machine).
 func settle(t *testing.T, c *client.Client) (goroutines, fds int) {
 	t.Helper()
 	same := 0
-	for range 500 {
+	for range 3000 {
 		g, fd := runtime.NumGoroutine(), openFDs(t)
 		if g == goroutines && fd == fds {
-			if same++; same == 10 {
+			if same++; same == 100 {
 				return g, fd
 			}
 		} else {

@@ -280,6 +280,14 @@ func (c *Client) Library(ctx context.Context, name string) (api.Library, error) 
 	return l, err
 }
 
+// Residency returns every library's residency history: intervals and
+// memory on the daemon's policy clock, for memory-time (GET /v1/residency).
+func (c *Client) Residency(ctx context.Context) (api.Residency, error) {
+	var r api.Residency
+	err := c.call(ctx, "GET", "/v1/residency", nil, nil, &r)
+	return r, err
+}
+
 // LoadLibrary loads a library (POST /v1/libraries); loading one already
 // loaded under that name from the same path only applies req.Pin.
 func (c *Client) LoadLibrary(ctx context.Context, req api.LoadLibrary) (api.Library, error) {

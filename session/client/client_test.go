@@ -81,6 +81,12 @@ func TestClient(t *testing.T) {
 	if _, err := c.Library(ctx, "crc32"); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("Library after unload: %v, want ErrNotFound", err)
 	}
+	res, err := c.Residency(ctx)
+	must(err)
+	if res.ClockScale != 1 || len(res.Libraries) != 2 || res.Libraries[0].Name != "crc32" || len(res.Libraries[0].Intervals) != 1 ||
+		res.Libraries[0].Intervals[0].Unload.IsZero() || !res.Libraries[1].Intervals[0].Unload.IsZero() || res.Libraries[1].MemoryTime <= 0 {
+		t.Errorf("Residency = %+v", res)
+	}
 
 	// Images.
 	im, err := c.AddImage(ctx, api.AddImage{Name: "demo", Path: kvmtest.GuestImage(t, "demo")})

@@ -324,7 +324,8 @@ func (d *Daemon) libraryEvent(ev libfuncs.Event[*libvm.Library]) {
 		if ev.Prewarm {
 			e.Detail = "prewarm"
 		}
-		d.residency.Load(ev.Name, d.clock.Now(), ev.Lib.Resident())
+		e.Bytes = ev.Lib.Resident()
+		d.residency.Load(ev.Name, d.clock.Now(), e.Bytes)
 	case libfuncs.EventLoadFailed:
 		e.Type, e.Detail = "library.load_failed", ev.Err.Error()
 	case libfuncs.EventUnloaded:

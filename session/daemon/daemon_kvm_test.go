@@ -171,10 +171,16 @@ func TestKillAndTimeout(t *testing.T) {
 	if lib.Refs != 1 || lib.Instances != 1 {
 		t.Errorf("sha256 with an idle session: refs %d, instances %d; want 1, 1", lib.Refs, lib.Instances)
 	}
-	td.must(t, "POST", path+"/kill", nil, http.StatusOK, nil)
-	td.must(t, "GET", path+"/wait?timeout=30s", nil, http.StatusOK, &s)
-	if s.State != api.StateKilled || s.Error != "killed" {
-		t.Errorf("killed: %+v", s)
+	// Running, its start is known: it has executed its first instruction.
+	td.must(t, "GET", path, nil, http.StatusOK, &s)
+	if s.State != api.StateRunning || s.Timings.StartNs <= 0 || s.Timings.BootNs <= 0 || s.Timings.RunNs != 0 ||
+		s.Timings.CPUNs <= 0 || s.Timings.VMExits == 0 {
+		t.Errorf("running: state %s, timings %+v; want start, boot, CPU time and exits so far set, run not yet", s.State, s.Timings)
+	}
+	// The kill answers with the session's end.
+	td.must(t, "POST", path+"/kill", nil, http.StatusOK, &s)
+	if s.State != api.StateKilled || s.Error != "killed" || s.Ended.IsZero() {
+		t.Errorf("kill answered %+v; want it killed and ended", s)
 	}
 	td.must(t, "GET", "/v1/libraries/sha256", nil, http.StatusOK, &lib)
 	if lib.Refs != 0 || lib.Instances != 0 {

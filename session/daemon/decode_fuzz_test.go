@@ -92,8 +92,9 @@ var decoders = map[string]func(w http.ResponseWriter, r *http.Request) (any, err
 		if err := checkInvoke(req); err != nil {
 			return nil, err
 		}
-		return req, checkSpec(api.SessionSpec{Image: req.Image, Args: req.Args, MemMiB: req.MemMiB, Input: req.Input, Limits: req.Limits}, fuzzMaxConsole)
+		return req, checkSpec(api.SessionSpec{Image: req.Image, Args: req.Args, MemMiB: req.MemMiB, Input: req.Input, Limits: req.Limits, Libraries: req.Libraries}, fuzzMaxConsole)
 	},
+	"GET /v1/residency": func(_ http.ResponseWriter, r *http.Request) (any, error) { return nil, noBody(r) },
 	"GET /v1/events": func(w http.ResponseWriter, r *http.Request) (any, error) {
 		_, err := eventsSince(r.URL.Query())
 		return nil, err
@@ -164,6 +165,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add(inv, "", "x=1", []byte(`{}`))
 	f.Add(ses, "", "", []byte(`{"image":"/a/b.hvt","start":true,"limits":{"max_console_bytes":1048577}}`))
 	f.Add(ses, "", "", []byte(`{"image":"x","mem_mib":-2,"args":["\u0000"]}`))
+	f.Add(ses, "", "", []byte(`{"image":"x","libraries":{"sha256":"tenant_a_sha256","crc32":"9bad"}}`))
 	f.Add(idx("POST", "/v1/libraries"), "", "", []byte(`{"name":"sha256","path":"/l/sha256.hvt","pin":true}`))
 	f.Add(idx("POST", "/v1/libraries"), "", "", []byte(`{"name":"9x","path":""}`))
 	f.Add(idx("POST", "/v1/images"), "", "", []byte(`{"name":"demo","path":"d.hvt","mem_mib":4097}`))

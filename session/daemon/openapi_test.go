@@ -259,6 +259,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{api.Library{}, true}, {api.AddImage{}, false}, {api.Image{}, true}, {api.Limits{}, false},
 		{api.SessionSpec{}, false}, {api.View{}, true}, {api.Timings{}, true}, {api.Session{}, true},
 		{api.Invoke{}, false}, {api.InvokeResult{}, true}, {api.Event{}, true},
+		{api.LibraryUse{}, true}, {api.Residency{}, true}, {api.LibraryResidency{}, true}, {api.ResidencyInterval{}, true},
 	} {
 		typ := reflect.TypeOf(tc.v)
 		t.Run(typ.Name(), func(t *testing.T) {

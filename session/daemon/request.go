@@ -36,7 +36,7 @@ func msDuration(what string, ms int64) (time.Duration, error) {
 
 // checkSpec checks the values of a session's spec that need nothing of the
 // daemon but its console bound: input size, mem_mib's sign, the limits'
-// ranges. maxConsole is the daemon's Options.MaxConsole: a session may keep
+// ranges, the library aliases' names. maxConsole is the daemon's Options.MaxConsole: a session may keep
 // less console than that, never more (each session's console is daemon
 // memory a guest fills at will).
 func checkSpec(spec api.SessionSpec, maxConsole int64) error {
@@ -58,6 +58,11 @@ func checkSpec(spec api.SessionSpec, maxConsole int64) error {
 	}
 	if l.MaxConsoleBytes > maxConsole {
 		return fmt.Errorf("%w: max_console_bytes %d: at most %d (the daemon's --max-console)", ErrInvalid, l.MaxConsoleBytes, maxConsole)
+	}
+	for imp, lib := range spec.Libraries {
+		if !libfuncs.ValidName(imp) || !libfuncs.ValidName(lib) {
+			return fmt.Errorf("%w: libraries: %q → %q: both must be library names (letters, digits, _; not starting with a digit; at most 31 bytes)", ErrInvalid, imp, lib)
+		}
 	}
 	return nil
 }

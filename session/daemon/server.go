@@ -54,6 +54,7 @@ var routes = []Route{
 	{Method: "GET", Path: "/v1/libraries/{name}", handle: (*Daemon).hLibrary},
 	{Method: "DELETE", Path: "/v1/libraries/{name}", handle: (*Daemon).hUnloadLibrary},
 	{Method: "PUT", Path: "/v1/libraries/{name}/pin", handle: (*Daemon).hPin},
+	{Method: "GET", Path: "/v1/residency", handle: (*Daemon).hResidency},
 	{Method: "DELETE", Path: "/v1/libraries/{name}/pin", handle: (*Daemon).hUnpin},
 	{Method: "GET", Path: "/v1/images", handle: (*Daemon).hImages},
 	{Method: "POST", Path: "/v1/images", handle: (*Daemon).hAddImage},

@@ -129,7 +129,7 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	}
 	ss.s, err = session.New(session.Config{
 		Image: prep, Monitor: mc, Registry: d.reg, Table: d.table, Switch: d.sel,
-		CallTimeout: callTimeout, OnInstance: func(lib string) {
+		CallTimeout: callTimeout, Libraries: spec.Libraries, OnInstance: func(lib string) {
 			d.events.publish(api.Event{Type: "library.instantiated", Library: lib, Session: ss.id})
 		},
 	})
@@ -145,7 +145,11 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	d.sessions[ss.id] = ss
 	d.mu.Unlock()
 	ok = true
-	d.events.publish(api.Event{Type: "session.created", Session: ss.id, Image: spec.Image})
+	ev := api.Event{Type: "session.created", Session: ss.id, Image: spec.Image}
+	for _, v := range ss.s.Row().Views {
+		ev.Libraries = append(ev.Libraries, api.LibraryUse{Library: v.Library, Warm: v.Warm})
+	}
+	d.events.publish(ev)
 	return ss, nil
 }
 
@@ -247,13 +251,7 @@ func (d *Daemon) run(ctx context.Context, s *sess, confErr error) {
 	s.row, s.ended = row, ended
 	s.t.VMExits, s.t.CPUNs = exits, int64(st.CPU)
 	if !st.Entered.IsZero() {
-		if s.startReq.IsZero() { // started with its creation: from that request
-			s.t.BootNs = int64(st.Entered.Sub(s.bound))
-			s.t.StartNs = int64(st.Entered.Sub(s.accepted))
-		} else { // from its own start request: the boot alone
-			s.t.BootNs = int64(st.Entered.Sub(s.startReq))
-			s.t.StartNs = s.t.BootNs
-		}
+		s.setStart(st.Entered)
 		s.t.RunNs = int64(st.Run)
 	}
 	s.t.TotalNs = int64(ended.Sub(s.accepted))
@@ -271,7 +269,7 @@ func (d *Daemon) run(ctx context.Context, s *sess, confErr error) {
 		s.state, s.errMsg = api.StateFailed, err.Error()
 	}
 	state, t := s.state, s.t
-	ev := api.Event{Type: "session." + state, Session: s.id, Image: s.ref, Status: s.status, Detail: s.errMsg}
+	ev := api.Event{Type: "session." + state, Session: s.id, Image: s.ref, Status: s.status, Detail: s.errMsg, Timings: &t}
 	s.mu.Unlock()
 	s.console.close()
 	d.metrics.sessions.WithLabelValues(state).Inc()
@@ -350,16 +348,27 @@ func (d *Daemon) release(s *sess) {
 	s.slot.release()
 }
 
-// KillSession stops a session: a running one ends killed; a created one is
-// released without running. Killing an ended session changes nothing.
+// KillSession stops a session: a running one ends killed (KillSession
+// returns once it has ended, or after killWait with it still running); a
+// created one is released without running. Killing an ended session
+// changes nothing.
 func (d *Daemon) KillSession(id uint64) (api.Session, error) {
 	s, err := d.get(id)
 	if err != nil {
 		return api.Session{}, err
 	}
 	d.kill(s, "killed")
+	// A running session stops at its next exit or at once (the vCPU is
+	// kicked): answer with its end, unless that takes unusually long.
+	select {
+	case <-s.done:
+	case <-time.After(killWait):
+	}
 	return s.view(), nil
 }
+
+// killWait bounds how long KillSession waits for a running session to end.
+const killWait = 5 * time.Second
 
 func (d *Daemon) kill(s *sess, why string) {
 	s.mu.Lock()
@@ -468,7 +477,7 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 	if req.DeadlineMs > 0 {
 		deadline = accepted.Add(time.Duration(req.DeadlineMs) * time.Millisecond)
 	}
-	s, err := d.CreateSession(ctx, api.SessionSpec{Image: req.Image, Args: req.Args, MemMiB: req.MemMiB, Input: req.Input, Limits: req.Limits},
+	s, err := d.CreateSession(ctx, api.SessionSpec{Image: req.Image, Args: req.Args, MemMiB: req.MemMiB, Input: req.Input, Limits: req.Limits, Libraries: req.Libraries},
 		accepted, true, deadline)
 	if err != nil {
 		outcome := "rejected"
@@ -503,8 +512,25 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 }
 
 // view is the API description of s.
+// setStart records the start phases of s, whose guest was first entered
+// at entered. Call with s.mu held.
+func (s *sess) setStart(entered time.Time) {
+	if s.startReq.IsZero() { // started with its creation: from that request
+		s.t.BootNs = int64(entered.Sub(s.bound))
+		s.t.StartNs = int64(entered.Sub(s.accepted))
+	} else { // from its own start request: the boot alone
+		s.t.BootNs = int64(entered.Sub(s.startReq))
+		s.t.StartNs = s.t.BootNs
+	}
+}
+
 func (s *sess) view() api.Session {
 	s.mu.Lock()
+	if s.state == api.StateRunning && s.t.StartNs == 0 {
+		if entered, ok := s.s.Monitor().EnteredAt(); ok {
+			s.setStart(entered)
+		}
+	}
 	v := api.Session{ID: s.id, Image: s.ref, Path: s.img.path, State: s.state, ExitStatus: s.status, Error: s.errMsg,
 		Created: s.created, Started: s.started, Ended: s.ended, Timings: s.t}
 	row, live := s.row, s.ended.IsZero()
@@ -517,6 +543,16 @@ func (s *sess) view() api.Session {
 	for i, r := range row.Views {
 		v.Views[i] = api.View{Index: r.Index, Library: r.Library, Instance: r.Instance, Refs: r.Refs, Warm: r.Warm,
 			Calls: r.Calls, Faults: r.Faults, Exits: r.Exits}
+	}
+	if v.State == api.StateRunning { // so far: its vCPU thread's CPU time and the exits of it and its views
+		m := s.s.Monitor()
+		if cpu, ok := m.CPUTime(); ok {
+			v.Timings.CPUNs = int64(cpu)
+		}
+		v.Timings.VMExits = m.Exits()
+		for _, r := range row.Views {
+			v.Timings.VMExits += r.Exits
+		}
 	}
 	v.Console, v.Truncated = s.console.size()
 	return v

@@ -64,9 +64,11 @@ type SessionSpec struct {
 	// MemMiB is the session's guest memory in MiB, a multiple of 2; 0 lets
 	// the daemon choose its default.
 	MemMiB int
-	// Libs names library functions the session needs; the daemon resolves
-	// each name to a preloaded library or loads NAME.hvt from the library
-	// path it is configured with.
+	// Libs names the library functions the container requires of the node
+	// (annotation uaaf.io/libs, else env UAAF_LIBS). The session binds what
+	// its image imports whatever Libs says; an implementation checks Libs
+	// against the node when it creates the session and fails the creation
+	// if the node cannot provide one (see package uaafd for the rule).
 	Libs []string
 }
 

@@ -1,7 +1,10 @@
 // Package fakedaemon is a stand-in for the node daemon (`uaaf serve`) in
-// the shim's tests: Fake implements daemon.Daemon in memory, without KVM,
-// and Serve/Dial carry it over a unix socket so that shim processes started
-// by containerd reach one shared Fake in the test process.
+// the unit tests of the shim's task service (package task): Fake implements
+// daemon.Daemon in memory, without KVM, so that those tests run anywhere and
+// can make the daemon behave as they need; Serve/Dial carry it over a unix
+// socket, so that a test can take the daemon away and bring it back as a
+// daemon restart would. The shim itself talks to the real daemon (package
+// uaafd), and so do the end-to-end tests.
 //
 // A fake session does not run its image; it reads it (to prove the shim gave
 // a readable host path) and behaves by its arguments:
@@ -17,8 +20,7 @@
 // reference on each library at CreateSession and drops it when it ends; a
 // name that was not preloaded with New is refused.
 //
-// Nothing here is linked into the release shim: only tests and the
-// `shimfake` build of the shim import it.
+// Nothing here is linked into the shim: only tests import it.
 package fakedaemon
 
 import (

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/uaaf/uaaf/cmd/containerd-shim-uaaf-v1/internal/daemon"
+	"github.com/uaaf/uaaf/libfuncs"
 )
 
 // How a bundle's OCI runtime spec (config.json) becomes a session.
@@ -133,8 +134,9 @@ func memMiB(limit int64) int {
 }
 
 // parseLibs splits a comma-separated library list, dropping blanks and
-// repeats. A name is what the daemon looks up as NAME.hvt, so it may hold
-// only letters, digits, '_', '-' and '.' (not as its first byte).
+// repeats. A name must be one the daemon accepts (libfuncs.ValidName: an
+// identifier of letters, digits and '_', not starting with a digit, at most
+// 31 bytes), so a bad one fails here, before a session is made.
 func parseLibs(list string) ([]string, error) {
 	var libs []string
 	seen := map[string]bool{}
@@ -143,8 +145,8 @@ func parseLibs(list string) ([]string, error) {
 		if name == "" || seen[name] {
 			continue
 		}
-		if !validLibName(name) {
-			return nil, fmt.Errorf("%w: library name %q: use letters, digits, '_', '-', '.'", ErrBadSpec, name)
+		if !libfuncs.ValidName(name) {
+			return nil, fmt.Errorf("%w: library name %q: use letters, digits and '_', not starting with a digit, at most 31 bytes", ErrBadSpec, name)
 		}
 		seen[name] = true
 		libs = append(libs, name)
@@ -153,20 +155,6 @@ func parseLibs(list string) ([]string, error) {
 		return nil, fmt.Errorf("%w: %d libraries, at most %d", ErrBadSpec, len(libs), maxLibs)
 	}
 	return libs, nil
-}
-
-func validLibName(name string) bool {
-	if len(name) > 64 || name[0] == '.' {
-		return false
-	}
-	for _, c := range []byte(name) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-', c == '.':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // envValue returns the value of NAME in an OCI env list (the last one wins,

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/uaaf/uaaf/libfuncs"
 )
 
 func TestPlanFromSpec(t *testing.T) {
@@ -41,8 +43,8 @@ func TestPlanFromSpec(t *testing.T) {
 			Annotations: map[string]string{AnnotationLibs: ""}},
 			image: "/s.hvt", args: []string{}},
 		{name: "libs from env, last one wins", spec: specs.Spec{
-			Process: &specs.Process{Args: []string{"/s.hvt"}, Env: []string{"PATH=/bin", "UAAF_LIBS=a", "UAAF_LIBS=b.v2,c_d-e"}}},
-			image: "/s.hvt", args: []string{}, libs: []string{"b.v2", "c_d-e"}},
+			Process: &specs.Process{Args: []string{"/s.hvt"}, Env: []string{"PATH=/bin", "UAAF_LIBS=a", "UAAF_LIBS=b_v2,c_d"}}},
+			image: "/s.hvt", args: []string{}, libs: []string{"b_v2", "c_d"}},
 		{name: "no limit", spec: specs.Spec{Process: &specs.Process{Args: []string{"/s"}}, Linux: limit(0)},
 			image: "/s", args: []string{}, mem: 0},
 		{name: "unlimited", spec: specs.Spec{Process: &specs.Process{Args: []string{"/s"}}, Linux: limit(-1)},
@@ -64,6 +66,15 @@ func TestPlanFromSpec(t *testing.T) {
 			Annotations: map[string]string{AnnotationLibs: "a/b"}}, err: true},
 		{name: "lib starting with a dot", spec: specs.Spec{Process: &specs.Process{Args: []string{"/s"}},
 			Annotations: map[string]string{AnnotationLibs: ".."}}, err: true},
+		{name: "lib with a dash", spec: specs.Spec{Process: &specs.Process{Args: []string{"/s"}},
+			Annotations: map[string]string{AnnotationLibs: "sha-256"}}, err: true},
+		{name: "lib starting with a digit", spec: specs.Spec{Process: &specs.Process{Args: []string{"/s"}},
+			Annotations: map[string]string{AnnotationLibs: "2x"}}, err: true},
+		{name: "lib of 32 bytes", spec: specs.Spec{Process: &specs.Process{Args: []string{"/s"}},
+			Annotations: map[string]string{AnnotationLibs: strings.Repeat("a", 32)}}, err: true},
+		{name: "lib of 31 bytes", spec: specs.Spec{Process: &specs.Process{Args: []string{"/s"}},
+			Annotations: map[string]string{AnnotationLibs: strings.Repeat("a", 31)}},
+			image: "/s", args: []string{}, libs: []string{strings.Repeat("a", 31)}},
 		{name: "too many libs", spec: specs.Spec{Process: &specs.Process{Args: []string{"/s"}},
 			Annotations: map[string]string{AnnotationLibs: manyLibs(512)}}, err: true},
 	}
@@ -154,7 +165,7 @@ func TestResolveImage(t *testing.T) {
 
 // FuzzPlanFromSpec holds the config.json mapping to its contract on any
 // input: no panic; on success a non-empty absolute clean image path, memory
-// a non-negative multiple of 2, library names that cannot leave a directory.
+// a non-negative multiple of 2, library names the daemon accepts.
 func FuzzPlanFromSpec(f *testing.F) {
 	seeds := []specs.Spec{
 		{Process: &specs.Process{Args: []string{"/hello.hvt", "Hello"}}},
@@ -189,7 +200,7 @@ func FuzzPlanFromSpec(f *testing.F) {
 			t.Errorf("mem %d", ss.MemMiB)
 		}
 		for _, l := range ss.Libs {
-			if l == "" || strings.ContainsAny(l, "/,\x00") || strings.HasPrefix(l, ".") {
+			if !libfuncs.ValidName(l) {
 				t.Errorf("lib %q", l)
 			}
 		}

@@ -104,35 +104,55 @@ func (st *stdio) closeOutput(msg string) {
 	})
 }
 
-// waitDrained polls unread(f) until it is 0, cannot be known, or deadline
-// passes.
+// waitDrained polls unread(f) until it is 0, cannot be known, nobody has
+// the FIFO open for reading any more (`ctr run -d` has exited: what it holds
+// will never be read), or deadline passes.
 func waitDrained(f io.ReadWriteCloser, deadline time.Time) {
 	for {
 		n, err := unread(f)
-		if err != nil || n == 0 || time.Now().After(deadline) {
+		if err != nil || n == 0 || readerGone(f) || time.Now().After(deadline) {
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
 }
 
-// unread returns how many bytes the pipe under f holds (FIONREAD, which is
-// TIOCINQ on Linux; it works on either end of a pipe).
-func unread(f io.ReadWriteCloser) (int, error) {
+// control runs fn on the file descriptor under f.
+func control(f io.ReadWriteCloser, fn func(fd int)) error {
 	sc, ok := f.(syscall.Conn)
 	if !ok {
-		return 0, errors.New("not a file")
+		return errors.New("not a file")
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return 0, err
+		return err
 	}
+	return rc.Control(func(fd uintptr) { fn(int(fd)) })
+}
+
+// unread returns how many bytes the pipe under f holds (FIONREAD, which is
+// TIOCINQ on Linux; it works on either end of a pipe).
+func unread(f io.ReadWriteCloser) (int, error) {
 	var n int
 	var ierr error
-	if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }); err != nil {
+	if err := control(f, func(fd int) { n, ierr = unix.IoctlGetInt(fd, unix.TIOCINQ) }); err != nil {
 		return 0, err
 	}
 	return n, ierr
+}
+
+// readerGone reports whether f, the writing end of a pipe, has no reader
+// left: Linux then reports POLLERR on it. Anything else (an error of poll
+// itself included) counts as a reader.
+func readerGone(f io.ReadWriteCloser) bool {
+	var gone bool
+	_ = control(f, func(fd int) {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		if n, err := unix.Poll(p, 0); err == nil && n == 1 {
+			gone = p[0].Revents&unix.POLLERR != 0
+		}
+	})
+	return gone
 }
 
 // closeInput closes stdin, once.

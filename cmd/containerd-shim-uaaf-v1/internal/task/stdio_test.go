@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/containerd/fifo"
 )
@@ -44,5 +45,41 @@ func TestUnread(t *testing.T) {
 	}
 	if n, err := unread(w); err != nil || n != 0 {
 		t.Fatalf("unread after reading all: %d, %v", n, err)
+	}
+}
+
+// TestReaderGone: the shim sees when nobody reads a FIFO any more, so that
+// closeOutput does not wait for output nobody will take.
+func TestReaderGone(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "out")
+	r, err := fifo.OpenFifo(ctx, path, syscall.O_RDONLY|syscall.O_CREAT|syscall.O_NONBLOCK, 0o700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := fifo.OpenFifo(ctx, path, syscall.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := io.WriteString(w, "unread"); err != nil {
+		t.Fatal(err)
+	}
+	if readerGone(w) {
+		t.Fatal("readerGone with the reader open")
+	}
+	r.Close()
+	if !readerGone(w) {
+		t.Fatal("readerGone false after the reader closed")
+	}
+	if n, err := unread(w); err != nil || n != 6 {
+		t.Errorf("unread = %d, %v: the data stays in the pipe", n, err)
+	}
+	done := make(chan struct{})
+	go func() { waitDrained(w, time.Now().Add(time.Hour)); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("waitDrained waits for a reader that is gone")
 	}
 }

@@ -1,0 +1,76 @@
+package ctlapp
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/uaaf/uaaf/cmd/internal/command"
+	"github.com/uaaf/uaaf/cmd/internal/datadir"
+	"github.com/uaaf/uaaf/session/daemon"
+)
+
+// TestMessages: the exact line a mistake gets, printed once, nothing else
+// (as main prints it), for the commands of this binary that fail before
+// touching KVM or a daemon.
+func TestMessages(t *testing.T) {
+	t.Setenv(datadir.Env, "/nonexistent/uaaf-data")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench"}, "bench: want a subcommand: call, start, cold (see uaaf bench --help)"},
+		{[]string{"bench", "frob"}, `bench: unknown subcommand "frob" (want call, start, cold) (see uaaf bench --help)`},
+		{[]string{"bench", "call", "-n", "0"}, "-n must be at least 1"},
+		{[]string{"bench", "call", "--guest-dir", "/nonexistent"}, "/nonexistent/callbench.hvt: no such image (give the directory with --guest-dir)"},
+		{[]string{"bench", "call"}, "cannot find callbench.hvt: uaaf's data directory not found: $UAAF_DATA_DIR=/nonexistent/uaaf-data is not a directory; give its directory with --guest-dir"},
+		{[]string{"bench", "start", "--lib-dir", "/nonexistent"}, "/nonexistent/base64.hvt: no such image (give the directory with --lib-dir)"},
+		{[]string{"bench", "call", "--wrong"}, "flag provided but not defined: --wrong (see uaaf bench call --help)"},
+		{[]string{"serve", "extra"}, `serve takes no arguments (got "extra"; see uaaf serve --help)`},
+		{[]string{"events", "--since", "abc"}, `invalid value "abc" for flag --since: parse error (see uaaf events --help)`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			app := New()
+			var out, errb bytes.Buffer
+			app.Writer, app.ErrWriter = &out, &errb
+			code := command.ExitCode(app.Run(append([]string{"uaaf"}, tt.args...)), &errb)
+			if code != 1 || errb.String() != "uaaf: "+tt.want+"\n" || out.Len() > 0 {
+				t.Errorf("exit %d, stderr %q, stdout %q\nwant exit 1, stderr %q", code, errb.String(), out.String(), "uaaf: "+tt.want+"\n")
+			}
+		})
+	}
+}
+
+// TestServeHelp: the --config file's format is in serve's own help, which
+// no longer sends the reader to a README that does not describe it.
+func TestServeHelp(t *testing.T) {
+	app := New()
+	var out bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &out
+	if err := app.Run([]string{"uaaf", "serve", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	help := out.String()
+	for _, w := range []string{`The --config file is JSON, its relative paths relative to the file itself:`, `"lib_path": ["DIR"]`, `"mem_mib": 8}]}.`, "(its format: see the description)"} {
+		if !strings.Contains(help, w) {
+			t.Errorf("serve --help lacks %q:\n%s", w, help)
+		}
+	}
+	// The example is a config the daemon reads: its field names are right.
+	i, j := strings.Index(help, `{"lib_path"`), strings.Index(help, `}]}.`)
+	if i < 0 || j < i {
+		t.Fatalf("no config example in:\n%s", help)
+	}
+	example := strings.Join(strings.Fields(help[i:j+3]), " ")
+	dec := json.NewDecoder(strings.NewReader(example))
+	dec.DisallowUnknownFields()
+	var cfg daemon.Config
+	if err := dec.Decode(&cfg); err != nil || len(cfg.Libraries) != 1 || !cfg.Libraries[0].Pin || len(cfg.Images) != 1 || cfg.Images[0].MemMiB != 8 {
+		t.Errorf("example %s: %+v, %v", example, cfg, err)
+	}
+	if strings.Contains(help, "README") {
+		t.Errorf("serve --help still points at the README:\n%s", help)
+	}
+}

@@ -1,0 +1,217 @@
+package ctlapp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uaaf/uaaf/hypervisor/kvmtest"
+	"github.com/uaaf/uaaf/session/api"
+	"github.com/uaaf/uaaf/session/client"
+)
+
+// procField returns the value of field (e.g. "Seccomp") in a
+// /proc/…/status file, or "" if the file or the field is absent.
+func procField(path, field string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestServeBinary runs the real `uaaf serve` (built as `make build` builds
+// it, default flags, so seccomp in kill mode: the daemon filter on the
+// process and the runner filter on each vCPU thread) with a --config file,
+// and drives it with sessions of every kind: concurrent invocations sharing
+// preloaded libraries, input, a session kept running while the test looks
+// at its vCPU thread. A system call the allowlists miss kills the daemon,
+// which this test sees as a failed request and a signalled exit.
+func TestServeBinary(t *testing.T) {
+	kvmtest.Require(t)
+	dir := t.TempDir()
+	bin, err := kvmtest.BuildUAAF(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]any{
+		"libraries": []map[string]any{
+			{"name": "sha256", "path": kvmtest.LibraryImage(t, "sha256"), "pin": true},
+			{"name": "crc32", "path": kvmtest.LibraryImage(t, "crc32"), "pin": true},
+			{"name": "base64", "path": kvmtest.LibraryImage(t, "base64")},
+			{"name": "sort", "path": kvmtest.LibraryImage(t, "sort")},
+		},
+		"images": []map[string]any{
+			{"name": "demo", "path": kvmtest.GuestImage(t, "demo"), "mem_mib": 8},
+			{"name": "digest", "path": kvmtest.GuestImage(t, "digest"), "mem_mib": 8},
+			{"name": "idle", "path": kvmtest.GuestImage(t, "idle"), "mem_mib": 8},
+		},
+	}
+	b, _ := json.Marshal(cfg)
+	cfgPath := filepath.Join(dir, "uaaf.json")
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "uaaf.sock")
+	cmd := exec.Command(bin, "serve", "--socket", sock, "--config", cfgPath, "--pool-size", "4")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		<-exited
+	}()
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		ready <- line
+		// The daemon prints nothing more on stdout; drain it anyway.
+		bufio.NewReader(out).WriteTo(new(bytes.Buffer))
+	}()
+	select {
+	case line := <-ready:
+		if !strings.HasPrefix(line, "uaaf serve: ready on unix:"+sock) {
+			t.Fatalf("first stdout line %q; stderr:\n%s", line, stderr.String())
+		}
+	case err := <-exited:
+		t.Fatalf("uaaf serve exited before ready: %v\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("uaaf serve not ready after 30s:\n%s", stderr.String())
+	}
+	pid := cmd.Process.Pid
+	if got := procField(fmt.Sprintf("/proc/%d/status", pid), "Seccomp"); got != "2" {
+		t.Errorf("daemon Seccomp: %q, want 2 (filter mode)", got)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := client.New(sock)
+	defer c.Close()
+
+	// Concurrent invocations share the preloaded libraries.
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := c.Invoke(ctx, api.Invoke{Image: "demo"})
+			switch {
+			case err != nil:
+				errs <- err
+			case r.ExitStatus == nil || *r.ExitStatus != 0:
+				errs <- fmt.Errorf("demo: state %s, error %q", r.State, r.Error)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("invoke demo: %v\ndaemon stderr:\n%s", err, stderr.String())
+		break
+	}
+	r, err := c.Invoke(ctx, api.Invoke{Image: "digest", Input: []byte("abc")})
+	if err != nil || !strings.Contains(r.Output, "sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n") {
+		t.Errorf("digest: %+v, %v", r, err)
+	}
+
+	// A running session's vCPU thread carries both filters: the
+	// process's and its own.
+	s, err := c.CreateSession(ctx, api.SessionSpec{Image: "idle", Start: true})
+	if err != nil {
+		t.Fatalf("create idle: %v\n%s", err, stderr.String())
+	}
+	twoFilters := false
+	for deadline := time.Now().Add(10 * time.Second); !twoFilters && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, task := range tasks {
+			n, _ := strconv.Atoi(procField(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()), "Seccomp_filters"))
+			twoFilters = twoFilters || n == 2
+		}
+	}
+	if !twoFilters {
+		t.Errorf("no thread of the daemon has 2 seccomp filters while session %d runs", s.ID)
+	}
+	// Its CPU time so far is read from the vCPU thread's clock, by a
+	// thread under the daemon's filter.
+	if got, err := c.Session(ctx, s.ID); err != nil || got.State != api.StateRunning || got.Timings.CPUNs <= 0 {
+		t.Errorf("running session: %+v, %v; want its CPU time so far", got, err)
+	}
+	if _, err := c.KillSession(ctx, s.ID); err != nil {
+		t.Errorf("kill %d: %v", s.ID, err)
+	}
+
+	// SIGTERM: drained, exit 0.
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		exited <- err // for the deferred Wait
+		if err != nil {
+			t.Errorf("uaaf serve after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("uaaf serve still running a minute after SIGTERM")
+	}
+	if s := stderr.String(); strings.Contains(s, "panic") || strings.Contains(s, "level=ERROR") {
+		t.Errorf("daemon stderr:\n%s", s)
+	}
+}
+
+// TestDemoScript runs what `make demo` runs, with freshly built binaries:
+// it must succeed and tell its whole story.
+func TestDemoScript(t *testing.T) {
+	kvmtest.Require(t)
+	kvmtest.GuestImage(t, "idle") // the demo needs the built images
+	dir := t.TempDir()
+	if _, err := kvmtest.BuildUAAF(dir); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(kvmtest.RepoRoot(t), "tools", "demo", "demo.sh"), dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"uaaf serve: ready on unix:$TMP/uaaf.sock",
+		"sha256  0     yes     yes       0",
+		"view 4  sort.sort_u32     [42 7 65535 19 0 1000 7 3] -> [0 3 7 7 19 42 1000 65535]",
+		"request 8 → sha256: ",
+		"base64#1(2, 1) sha256#2(2, 1) crc32#3(2, 1) sort#4(2, 1)",
+		"(pool hit)",
+		"killed",
+		"uaaf serve exited with status 0",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "FAILED") || strings.Contains(string(out), "\033[") {
+		t.Errorf("demo output (not a terminal) has a failure or escape codes:\n%s", out)
+	}
+}
