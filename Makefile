@@ -77,15 +77,15 @@ bench: all ## benchmarks (ratios against baselines measured in the same run)
 
 # The soak and fault tests at full size (UAAF_SOAK=1): 10 000 invocations,
 # 1 000 at once with faulty libraries, kill -9 of a real daemon. About two
-# minutes here; `make test` runs the same tests at a tenth of the size.
+# minutes here (1–2.5); `make test` runs the same tests at a tenth of the size.
 SOAK_RUN := ^(TestSoak|TestFaultSoak|TestClientGone|TestServeKill9)$$
 
-soak: build guest ## long soak and fault tests of the daemon (docs/reliability.md), ~2 min
+soak: build guest ## long soak and fault tests of the daemon (docs/reliability.md), 1–2.5 min
 	UAAF_SOAK=1 UAAF_REQUIRE_KVM=1 $(GO) test -count=1 -timeout 15m -v -run '$(SOAK_RUN)' ./session/daemon/ ./cmd/internal/ctlapp/
 
 FUZZTIME ?= 8s
 
-fuzz: ## run every fuzz target (go test -list) for FUZZTIME each (default 8s; ~4 min in all); see docs/fuzzing.md
+fuzz: ## run every fuzz target (go test -list) for FUZZTIME each (default 8s; ~4 min for 27 targets); see docs/fuzzing.md
 	GO=$(GO) FUZZTIME=$(FUZZTIME) tools/fuzz.sh
 
 fuzz-doc: ## rewrite the table of fuzz targets in docs/fuzzing.md
