@@ -76,8 +76,8 @@ bench: all ## benchmarks (ratios against baselines measured in the same run)
 	$(GO) test -run='^$$' -bench=. -benchtime=20x ./...
 
 # The soak and fault tests at full size (UAAF_SOAK=1): 10 000 invocations,
-# 1 000 at once with faulty libraries, kill -9 of a real daemon. About two
-# minutes here (1–2.5); `make test` runs the same tests at a tenth of the size.
+# 1 000 at once with faulty libraries, kill -9 of a real daemon. One to two
+# and a half minutes here; `make test` runs the same tests at a tenth of the size.
 SOAK_RUN := ^(TestSoak|TestFaultSoak|TestClientGone|TestServeKill9)$$
 
 soak: build guest ## long soak and fault tests of the daemon (docs/reliability.md), 1–2.5 min
