@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,15 +55,22 @@ func buildFloor(b *testing.B) (goProg, cProg string) {
 // status 0 fails b.
 func coldRun(b *testing.B, launcher, path string, args ...string) (time.Duration, int64) {
 	b.Helper()
+	d, kib, _, _ := coldRunOutput(b, launcher, path, args...)
+	return d, kib
+}
+
+// coldRunOutput is coldRun that also returns the process's stdout and
+// stderr.
+func coldRunOutput(b *testing.B, launcher, path string, args ...string) (time.Duration, int64, string, string) {
+	b.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer r.Close()
 	cmd := exec.Command(launcher, append([]string{path}, args...)...)
-	cmd.Stdout = io.Discard
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.ExtraFiles = []*os.File{w} // fd 3: the launcher's report
 	err = cmd.Run()
 	w.Close()
@@ -77,7 +87,7 @@ func coldRun(b *testing.B, launcher, path string, args ...string) (time.Duration
 	}
 	// Not cmd.ProcessState.SysUsage(): the launcher's own ru_maxrss carries
 	// this process's RSS; only its report about its child is used.
-	return time.Duration(ns), kib
+	return time.Duration(ns), kib, stdout.String(), stderr.String()
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -169,5 +179,115 @@ func BenchmarkColdRun(b *testing.B) {
 		}
 		b.ReportMetric(float64(upeak), "uaaf-peak-rss-KiB")
 		b.ReportMetric(float64(speak), "solo5-peak-rss-KiB")
+	})
+}
+
+// quartiles returns the 25th, 50th and 75th percentiles of ds.
+func quartiles(ds []time.Duration) (p25, p50, p75 time.Duration) {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0, 0, 0
+	}
+	return s[len(s)/4], median(s), s[len(s)*3/4]
+}
+
+// us is d in microseconds, for metrics.
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+
+// statsSeccomp returns phases_ms.seccomp of the --stats JSON on stderr's
+// last line.
+func statsSeccomp(b *testing.B, stderr string) time.Duration {
+	b.Helper()
+	ls := lines(stderr)
+	var st struct {
+		Phases map[string]float64 `json:"phases_ms"`
+	}
+	if len(ls) == 0 || json.Unmarshal([]byte(ls[len(ls)-1]), &st) != nil {
+		b.Fatalf("no --stats JSON on stderr: %q", stderr)
+	}
+	return time.Duration(st.Phases["seccomp"] * float64(time.Millisecond))
+}
+
+// BenchmarkSeccomp measures what the seccomp filter costs `uaaf run`, with
+// the filter (--seccomp=kill) and without (--seccomp=off) alternating in
+// each iteration, in the same run:
+//
+// cold: whole `uaaf run --mem=32 hello` processes (as BenchmarkColdRun);
+// kill-us and off-us are their medians, diff-us the median of the paired
+// differences kill − off, diff-p25-us and diff-p75-us its quartiles (the
+// spread says how much of a difference this machine can see), install-us
+// the median time Install took inside the kill runs (--stats).
+//
+// call: the call benchmark session (callbench, 1000 calls of testfns.nop on
+// the exit backend, timed by the guest's clock) under each; kill-ns/call and
+// off-ns/call are medians, diff-ns/call the median paired difference. A
+// call makes two KVM_RUN ioctls, each filtered once.
+func BenchmarkSeccomp(b *testing.B) {
+	kvmtest.Require(b)
+	bin := binary(b)
+	launcher := buildMaxRSS(b)
+	b.Run("cold", func(b *testing.B) {
+		hello := kvmtest.GuestImage(b, "hello")
+		var kill, off, diff, install []time.Duration
+		run := func(mode string) time.Duration {
+			d, _, _, stderr := coldRunOutput(b, launcher, bin, "run", "--stats", "--seccomp="+mode, "--mem=32", hello, "Hello_Solo5")
+			if mode == "kill" {
+				install = append(install, statsSeccomp(b, stderr))
+			}
+			return d
+		}
+		i := 0
+		for b.Loop() {
+			var k, o time.Duration
+			if i%2 == 0 {
+				k, o = run("kill"), run("off")
+			} else {
+				o, k = run("off"), run("kill")
+			}
+			kill, off, diff = append(kill, k), append(off, o), append(diff, k-o)
+			i++
+		}
+		p25, p50, p75 := quartiles(diff)
+		b.ReportMetric(us(median(kill)), "kill-us")
+		b.ReportMetric(us(median(off)), "off-us")
+		b.ReportMetric(us(p50), "diff-us")
+		b.ReportMetric(us(p25), "diff-p25-us")
+		b.ReportMetric(us(p75), "diff-p75-us")
+		b.ReportMetric(us(median(install)), "install-us")
+	})
+	b.Run("call", func(b *testing.B) {
+		callbench, testfns := kvmtest.GuestImage(b, "callbench"), kvmtest.LibraryImage(b, "testfns")
+		const calls = 1000
+		var kill, off, diff []time.Duration
+		run := func(mode string) time.Duration {
+			_, _, stdout, stderr := coldRunOutput(b, launcher, bin, "run", "--seccomp="+mode, "--mem=8", "--lib", "testfns="+testfns, callbench, strconv.Itoa(calls))
+			var n, ns int64
+			i := strings.Index(stdout, "BENCH calls ")
+			if i < 0 {
+				b.Fatalf("callbench printed no BENCH line: %q %q", stdout, stderr)
+			}
+			if _, err := fmt.Sscanf(stdout[i:], "BENCH calls %d ns %d", &n, &ns); err != nil || n != calls {
+				b.Fatalf("callbench: %q: %v", stdout[i:], err)
+			}
+			return time.Duration(ns / n)
+		}
+		i := 0
+		for b.Loop() {
+			var k, o time.Duration
+			if i%2 == 0 {
+				k, o = run("kill"), run("off")
+			} else {
+				o, k = run("off"), run("kill")
+			}
+			kill, off, diff = append(kill, k), append(off, o), append(diff, k-o)
+			i++
+		}
+		p25, p50, p75 := quartiles(diff)
+		b.ReportMetric(float64(median(kill)), "kill-ns/call")
+		b.ReportMetric(float64(median(off)), "off-ns/call")
+		b.ReportMetric(float64(p50), "diff-ns/call")
+		b.ReportMetric(float64(p25), "diff-p25-ns/call")
+		b.ReportMetric(float64(p75), "diff-p75-ns/call")
 	})
 }

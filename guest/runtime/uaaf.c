@@ -192,13 +192,13 @@ long uaaf_call(uaaf_fn_t f, const void *in, size_t in_len, void *out,
     if (in_len)
         memcpy(RT_UAAF_DATA, in, in_len);
     __asm__ __volatile__("" : : : "memory");
-    ((void (*)(uint64_t))UAAF_TRAMP_CALL)(view);
+    RT_UAAF_TRAMP_CALL(view);
     __asm__ __volatile__("" : : : "memory");
 
     /* The monitor's verdict is in this view's own page, which no library
      * maps: a callee cannot forge it. What the callee wrote in the shared
-     * call area is its result, which may only be a length, E2BIG or
-     * EBADRET from its dispatcher, or the function's own error. */
+     * call area is its result, which may only be a length, ENOENT, E2BIG
+     * or EBADRET from its dispatcher, or the function's own error. */
     status = vd->verdict;
     if (status != 0)
         return status;
@@ -208,8 +208,8 @@ long uaaf_call(uaaf_fn_t f, const void *in, size_t in_len, void *out,
             return UAAF_E2BIG;
         if (status > 0)
             memcpy(out, RT_UAAF_DATA, (size_t)status);
-    } else if (status >= UAAF_ERRNO_MIN && status != UAAF_E2BIG &&
-               status != UAAF_EBADRET) {
+    } else if (status >= UAAF_ERRNO_MIN && status != UAAF_ENOENT &&
+               status != UAAF_E2BIG && status != UAAF_EBADRET) {
         return UAAF_EBADRET;
     }
     return status;

@@ -16,15 +16,25 @@ enum rt_uaaf_role {
     RT_UAAF_LIBFUNC = UAAF_ROLE_LIBFUNC, /* exports (imports: refused) */
 };
 
+/*
+ * RT_UAAF_HOSTED is defined only by the host-side test harness that
+ * compiles uaaf.c into a Go test (hypervisor/uaafabi/internal/cguest): it
+ * supplies the view data page, the call area, the trampoline's call entry
+ * and the linker's tables itself. A guest build never defines it.
+ */
+#ifndef RT_UAAF_HOSTED
 /* The view data page and the call area, at their fixed GPAs. */
 #define RT_UAAF_VD ((volatile struct uaaf_viewdata *)UAAF_VIEWDATA_GPA)
 #define RT_UAAF_HDR ((volatile struct uaaf_call_hdr *)UAAF_CALL_GPA)
 #define RT_UAAF_DATA ((unsigned char *)(UAAF_CALL_GPA + UAAF_CALL_HDR_SIZE))
+/* The trampoline's caller entry: switch to view (rdi), return after. */
+#define RT_UAAF_TRAMP_CALL ((void (*)(uint64_t))UAAF_TRAMP_CALL)
 
 /* Entries from the linker script (guest/lds/hvt.lds). */
 extern const struct uaaf_export __uaaf_exports_start[], __uaaf_exports_end[];
 extern const struct uaaf_import __uaaf_imports_end[];
 extern struct uaaf_binding __uaaf_bindings[];
+#endif
 
 enum rt_uaaf_role rt_uaaf_role(void);
 

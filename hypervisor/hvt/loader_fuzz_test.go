@@ -47,6 +47,9 @@ var (
 
 const fuzzFullCheck = 64
 
+// FuzzParse: Parse never panics on any file; its errors wrap a loader sentinel;
+// an accepted image is an hvt image whose Load writes only its segments into
+// guarded guest memory.
 func FuzzParse(f *testing.F) {
 	for _, s := range seedImages() {
 		f.Add(s)
@@ -95,6 +98,8 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// FuzzReadNote: ReadNote never panics; it returns a sentinel error or a
+// descriptor of 1..maxDesc bytes taken from the file.
 func FuzzReadNote(f *testing.F) {
 	for _, s := range seedImages() {
 		f.Add(s, uint32(NoteABI), uint16(ABINoteAlign), uint16(ABIMaxDesc))
@@ -117,6 +122,9 @@ func FuzzReadNote(f *testing.F) {
 	})
 }
 
+// FuzzParseManifest: ParseManifest never panics; what it accepts re-encodes
+// to the same bytes, with valid entries that Lookup finds, also after the
+// host fields are filled.
 func FuzzParseManifest(f *testing.F) {
 	f.Add(stdMft())
 	f.Add(mftDesc(tMftEntry{"", 0x40000000}))

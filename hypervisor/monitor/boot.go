@@ -17,8 +17,15 @@ const (
 )
 
 // cmdline joins the guest arguments the way solo5-hvt does and checks the
-// length limit.
+// length limit. An argument with a NUL byte is refused: the guest reads a C
+// string and would silently see the command line cut there (exec(2) cannot
+// pass such an argument; the daemon's API can).
 func (m *Monitor) cmdline() (string, error) {
+	for i, a := range m.cfg.Args {
+		if strings.IndexByte(a, 0) >= 0 {
+			return "", &Error{Kind: ErrUsage, Msg: fmt.Sprintf("guest argument %d contains a NUL byte", i+1)}
+		}
+	}
 	s := strings.Join(m.cfg.Args, " ")
 	if len(s) >= hvt.CmdlineSize {
 		return "", &Error{Kind: ErrUsage, Msg: fmt.Sprintf("Guest command line too long (max=%d characters)", hvt.CmdlineSize-1)}

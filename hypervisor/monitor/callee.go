@@ -94,10 +94,16 @@ func NewCallee(cfg CalleeConfig) (m *Monitor, err error) {
 	if err := k.SetRegs(&regs); err != nil {
 		return m, m.hostErr(err)
 	}
+	m.registerCalleeHypercalls()
+	return m, nil
+}
+
+// registerCalleeHypercalls installs the hypercalls a library instance may
+// make; every other number is a fault.
+func (m *Monitor) registerCalleeHypercalls() {
 	m.handlers[hvt.HypercallPuts] = (*Monitor).hcCalleePuts
 	m.handlers[hvt.HypercallWalltime] = (*Monitor).hcCalleeWalltime
 	m.handlers[hvt.HypercallHalt] = (*Monitor).hcCalleeHalt
-	return m, nil
 }
 
 // Call runs the library instance on the calling goroutine until it switches
@@ -181,8 +187,14 @@ func (m *Monitor) hcCalleeWalltime(gpa uint64) error {
 }
 
 // hcCalleeHalt turns a library's HALT (exit or abort, e.g. from a trap
-// handler) into a fault that names the status.
+// handler) into a fault that names the status. Its argument struct must lie
+// outside the call area, as PUTS's and WALLTIME's must (found by
+// FuzzCalleeHypercall: the status was read from the instance's own pages
+// behind the session's call area, not from what the library wrote).
 func (m *Monitor) hcCalleeHalt(gpa uint64) error {
+	if err := m.outsideCallArea("HALT", gpa, hvt.SizeHalt); err != nil {
+		return err
+	}
 	b, err := m.guestSlice("HALT", gpa, hvt.SizeHalt)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/uaaf/uaaf/hypervisor/guestmem"
 	"github.com/uaaf/uaaf/hypervisor/hvt"
+	"github.com/uaaf/uaaf/hypervisor/uaafabi"
 )
 
 // Layout of the fuzzed guest memory: small, so that the fuzzer reaches its
@@ -170,6 +172,80 @@ func FuzzHypercall(f *testing.F) {
 		}
 		if call == hvt.HypercallHalt && err == nil && !m.halted {
 			t.Fatalf("HALT succeeded but the guest is not halted")
+		}
+	})
+}
+
+// FuzzCalleeHypercall calls the hypercalls a library instance may make
+// (PUTS, WALLTIME, HALT) and the numbers it may not, with a fuzzed argument
+// pointer over fuzzed memory in which the call area is inaccessible on the
+// host: in a real instance those GPAs are the calling session's pages, so a
+// handler that read or wrote there would serve the library from (or into)
+// memory that is not its own. Touching them crashes the fuzzer. A library's
+// HALT is always a fault; every error is a *GuestError naming the library,
+// on one line.
+func FuzzCalleeHypercall(f *testing.F) {
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem([]byte("hi\n"), fuzzBuf, 3))
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, uaafabi.CallGPA+64, 8))
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, uaafabi.CallGPA-4, 8))
+	f.Add(uint8(hvt.HypercallPuts), uint64(fuzzArg), fuzzMem(nil, 0xfffffffffffff000, 8192))
+	f.Add(uint8(hvt.HypercallPuts), uint64(uaafabi.CallGPA), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallPuts), uint64(uaafabi.CallGPA-8), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallWalltime), uint64(uaafabi.WindowEnd-4), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallWalltime), uint64(uaafabi.WindowEnd), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallWalltime), uint64(fuzzTextGPA), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallHalt), uint64(fuzzArg), fuzzMem(nil, 0, 255))
+	f.Add(uint8(hvt.HypercallHalt), uint64(uaafabi.CallGPA+8), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallBlockWrite), uint64(fuzzArg), fuzzMem(nil))
+	f.Add(uint8(hvt.HypercallPoll), uint64(fuzzArg), fuzzMem(nil))
+	// One guest memory per fuzzing process, protected once; the writable
+	// parts are rewritten from each input.
+	ram, err := guestmem.Alloc(fuzzMemSize)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { guestmem.Free(ram) })
+	if err := guestmem.ProtectReadOnly(ram, fuzzTextGPA, guestmem.PageSize); err != nil {
+		f.Fatal(err)
+	}
+	if err := unix.Mprotect(ram[uaafabi.CallGPA:uaafabi.WindowEnd], unix.PROT_NONE); err != nil {
+		f.Fatal(err)
+	}
+	writable := [][2]int{{0, fuzzTextGPA}, {fuzzTextGPA + guestmem.PageSize, uaafabi.CallGPA}, {uaafabi.WindowEnd, fuzzMemSize}}
+	f.Fuzz(func(t *testing.T, nr uint8, gpa uint64, memSeed []byte) {
+		for _, w := range writable {
+			clear(ram[w[0]:w[1]])
+			if w[0] < len(memSeed) {
+				copy(ram[w[0]:w[1]], memSeed[w[0]:])
+			}
+		}
+		var console bytes.Buffer
+		m := &Monitor{
+			callee: &callee{name: "lib"}, console: &console, log: io.Discard, waker: -1,
+			ram: ram, mem: hvt.Memory(ram), ramBorrowed: true,
+			ro: []hvt.Range{{Start: fuzzTextGPA, End: fuzzTextGPA + guestmem.PageSize}},
+		}
+		m.registerCalleeHypercalls()
+		call := hvt.Hypercall(nr)
+		if int(nr) >= len(m.handlers) || m.handlers[call] == nil {
+			if call == hvt.HypercallPuts || call == hvt.HypercallWalltime || call == hvt.HypercallHalt {
+				t.Fatalf("no handler for %v in a library instance", call)
+			}
+			return // the run loop's "Invalid guest hypercall" fault
+		}
+		err = m.handlers[call](m, gpa)
+		if err == nil {
+			if call == hvt.HypercallHalt {
+				t.Fatalf("a library's HALT(gpa=%#x) was served", gpa)
+			}
+			return
+		}
+		var ge *GuestError
+		if !errors.As(err, &ge) || !strings.HasPrefix(err.Error(), "library lib: ") {
+			t.Fatalf("%v(gpa=%#x) = %T %v: not a GuestError naming the library", call, gpa, err, err)
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Fatalf("%v(gpa=%#x): error %q is not one line", call, gpa, err)
 		}
 	})
 }

@@ -41,6 +41,8 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
+// FuzzParseStatus: the /proc status parser returns a seccomp state in range
+// or an error wrapping ErrStatus, never a panic.
 func FuzzParseStatus(f *testing.F) {
 	for _, s := range []string{
 		"Seccomp:\t2\n", "Seccomp:\t0\nSeccomp_filters:\t0\n", "Seccomp:", "Seccomp:\t99999999999999999999\n",

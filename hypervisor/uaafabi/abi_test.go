@@ -201,6 +201,8 @@ func TestParseImports(t *testing.T) {
 	}
 }
 
+// FuzzParseNotes: the UaaF note descriptor parsers never panic and accept
+// only valid export, library and function names.
 func FuzzParseNotes(f *testing.F) {
 	f.Add(noteDesc(1, 0x105000, exportEntry("sha256", 0x100040)))
 	f.Add(noteDesc(1, 0x105000, importEntry("lib", "fn")))

@@ -90,12 +90,18 @@ type Image struct {
 	Sessions int      `json:"sessions"` // sessions started from it so far
 }
 
-// Limits bound one session.
+// Limits bound one session. Millisecond values are 0 to MaxMs (larger
+// ones are refused, 400); the console kept is at most the daemon's own
+// bound (--max-console), which a request may lower but not raise.
 type Limits struct {
 	TimeoutMs       int64 `json:"timeout_ms,omitempty"`        // wall time from start; 0: the daemon's default
 	CallTimeoutMs   int64 `json:"call_timeout_ms,omitempty"`   // one library call; 0: the default
-	MaxConsoleBytes int64 `json:"max_console_bytes,omitempty"` // console kept; more is dropped (output_truncated)
+	MaxConsoleBytes int64 `json:"max_console_bytes,omitempty"` // console kept; more is dropped (output_truncated); 0: the daemon's bound
 }
+
+// MaxMs is the largest millisecond value of a limit or a deadline: the
+// largest a Go time.Duration holds (~292 years).
+const MaxMs = 9223372036854
 
 // SessionSpec is the body of POST /v1/sessions.
 type SessionSpec struct {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/session/api"
 )
 
@@ -63,7 +64,8 @@ func ReadConfig(path string) (*Config, error) {
 }
 
 // ParseConfig decodes a config: one JSON object of the fields of Config,
-// each library and image with a name and a path, no name twice.
+// each library and image with a name and a path, no name twice, names and
+// memory sizes as the API's requests take them.
 func ParseConfig(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -78,13 +80,16 @@ func ParseConfig(r io.Reader) (*Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("%w", describeJSONErr(data, err))
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("data after the JSON object")
 	}
 	seen := map[string]bool{}
 	for i, l := range c.Libraries {
 		if l.Name == "" || l.Path == "" {
 			return nil, fmt.Errorf("libraries[%d]: name and path are required", i)
+		}
+		if err := checkLoadLibrary(l); err != nil {
+			return nil, fmt.Errorf("libraries[%d]: %s", i, message(err))
 		}
 		if seen["lib:"+l.Name] {
 			return nil, fmt.Errorf("libraries[%d]: library %s given twice", i, l.Name)
@@ -95,8 +100,8 @@ func ParseConfig(r io.Reader) (*Config, error) {
 		if im.Name == "" || im.Path == "" {
 			return nil, fmt.Errorf("images[%d]: name and path are required", i)
 		}
-		if im.MemMiB < 0 {
-			return nil, fmt.Errorf("images[%d]: mem_mib %d", i, im.MemMiB)
+		if _, err := checkAddImage(im, hvt.DefaultMemoryMiB); err != nil {
+			return nil, fmt.Errorf("images[%d]: %s", i, message(err))
 		}
 		if seen["img:"+im.Name] {
 			return nil, fmt.Errorf("images[%d]: image %s given twice", i, im.Name)

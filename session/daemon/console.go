@@ -46,13 +46,20 @@ func (c *console) close() {
 	}
 }
 
-// from returns the output from offset off on, whether the output is
-// complete, and a channel closed when there is more (or it completes).
+// consoleChunk bounds what one read of a console copies: a request for a
+// console holds at most this much of it at a time, however many readers
+// are slow.
+const consoleChunk = 64 << 10
+
+// from returns at most consoleChunk bytes of the output from offset off on,
+// whether the output is complete, and a channel closed when there is more
+// (or it completes). A full chunk means more may be there at once.
 func (c *console) from(off int64) (data []byte, done bool, more <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if off < int64(len(c.buf)) {
-		data = append([]byte(nil), c.buf[max(off, 0):]...)
+		end := min(int64(len(c.buf)), max(off, 0)+consoleChunk)
+		data = append([]byte(nil), c.buf[max(off, 0):end]...)
 	}
 	return data, c.closed, c.changed
 }

@@ -97,6 +97,12 @@ type Options struct {
 	// Retain is how long the record of an ended session that nobody
 	// deleted is kept (state, timings, console); 0: 10 minutes.
 	Retain time.Duration
+	// MaxRetained bounds those records: past it, the oldest ended
+	// session is forgotten at once (event session.expired). Each holds up
+	// to MaxConsole bytes of console, so without a bound sessions created
+	// and never deleted would hold daemon memory for Retain at any rate a
+	// client likes. 0: 1024. (Invocations delete their own.)
+	MaxRetained int
 	// Clock is the time the keep-alive policy sees; nil: real time (the
 	// trace replayer runs policies on a scaled clock).
 	Clock sched.Clock
@@ -108,7 +114,8 @@ type Options struct {
 	// Seccomp confines every session's vCPU thread — the thread that runs
 	// the guest and serves its exits and library calls — to the
 	// seccomp.Runner allowlist (Kill or Log); Off (the zero value) leaves
-	// them unfiltered. The threads end with their sessions.
+	// them unfiltered. Confined threads run sessions only, one after
+	// another, and end after 10 s without one (runners.go).
 	Seccomp seccomp.Mode
 }
 
@@ -135,11 +142,16 @@ type Daemon struct {
 
 	kernelExits func() (uint64, bool)
 
-	mu       sync.Mutex // guards images, paths, sessions
+	mu       sync.Mutex // guards images, paths, sessions, retainQ, retained
 	images   map[string]*image
 	paths    map[pathKey]*image // images invoked by path, cached
 	sessions map[uint64]*sess
+	retainQ  []uint64       // ended sessions kept, oldest first (some deleted since)
+	retained int            // ended sessions in sessions that retainQ counts
 	runs     sync.WaitGroup // sessions running
+
+	runMu sync.Mutex     // guards idle
+	idle  []chan runWork // runners waiting for a session (runners.go)
 
 	closing atomic.Bool
 	stop    chan struct{}
@@ -169,6 +181,9 @@ func New(opts Options) (d *Daemon, err error) {
 	}
 	if opts.Retain <= 0 {
 		opts.Retain = 10 * time.Minute
+	}
+	if opts.MaxRetained <= 0 {
+		opts.MaxRetained = 1024
 	}
 	if opts.KVMPath == "" {
 		opts.KVMPath = kvm.DefaultPath
@@ -273,7 +288,7 @@ func (d *Daemon) expire(t time.Time) {
 		old := !s.ended.IsZero() && s.ended.Before(t)
 		s.mu.Unlock()
 		if old {
-			delete(d.sessions, id)
+			d.forgetLocked(s)
 			gone = append(gone, id)
 		}
 	}
@@ -329,11 +344,8 @@ func (d *Daemon) Residency() *sched.Residency { return &d.residency }
 
 // LoadLibrary loads (or pins) a library under name.
 func (d *Daemon) LoadLibrary(req api.LoadLibrary) (api.Library, error) {
-	if !libfuncs.ValidName(req.Name) {
-		return api.Library{}, fmt.Errorf("%w: %q is not a library name (letters, digits, _; not starting with a digit; at most 31 bytes)", ErrInvalid, req.Name)
-	}
-	if req.Path == "" {
-		return api.Library{}, fmt.Errorf("%w: path is required", ErrInvalid)
+	if err := checkLoadLibrary(req); err != nil {
+		return api.Library{}, err
 	}
 	if _, err := d.reg.Preload(req.Name, req.Path, req.Pin); err != nil {
 		return api.Library{}, libErr(err)
@@ -448,10 +460,10 @@ func (d *Daemon) Close() error {
 	d.bg.Wait()
 	d.mu.Lock()
 	for _, im := range d.images {
-		im.close(d.pool)
+		im.close()
 	}
 	for _, im := range d.paths {
-		im.close(d.pool)
+		im.close()
 	}
 	d.mu.Unlock()
 	if d.reg != nil {

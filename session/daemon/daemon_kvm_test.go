@@ -296,6 +296,11 @@ func TestBadRequests(t *testing.T) {
 		{"POST", "/v1/invoke", `{"image":"/nonexistent/x.hvt"}`, 400, "/nonexistent/x.hvt: no such file or directory"},
 		{"POST", "/v1/invoke", `{"image":"demo","mem_mib":1}`, 400, "mem_mib 1: want 2 to 4096"},
 		{"POST", "/v1/invoke", `{"image":"demo","limits":{"timeout_ms":-1}}`, 400, "negative limit"},
+		{"POST", "/v1/invoke", `{"image":"demo","limits":{"timeout_ms":9223372036855}}`, 400, "timeout_ms 9223372036855: want 0 to 9223372036854 ms"},
+		{"POST", "/v1/invoke", `{"image":"demo","limits":{"call_timeout_ms":9223372036854775807}}`, 400, "call_timeout_ms 9223372036854775807: want 0 to"},
+		{"POST", "/v1/invoke", `{"image":"demo","deadline_ms":9223372036855}`, 400, "deadline_ms 9223372036855: want 0 to"},
+		{"POST", "/v1/sessions", `{"image":"demo","limits":{"max_console_bytes":1048577}}`, 400, "max_console_bytes 1048577: at most 1048576 (the daemon's --max-console)"},
+		{"POST", "/v1/invoke", `{"image":"hello","args":["a\u0000b"]}`, 400, "guest argument 1 contains a NUL byte"},
 		{"POST", "/v1/invoke", strings.Repeat(" ", maxBody+1), 413, "request body too large"},
 		{"POST", "/v1/libraries", `{"name":"bad name","path":"/x"}`, 400, `"bad name" is not a library name`},
 		{"POST", "/v1/libraries", `{"name":"sha256","path":"/other/sha256.hvt"}`, 409, "sha256 is"},
@@ -328,7 +333,7 @@ func TestBadRequests(t *testing.T) {
 // killed and deleted, and goroutines come back to where they were.
 func TestClientGone(t *testing.T) {
 	td := startDaemon(t, Options{})
-	base := measure(t)
+	base := td.measure(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -352,17 +357,21 @@ func TestClientGone(t *testing.T) {
 	}
 	td.must(t, "DELETE", fmt.Sprintf("/v1/sessions/%d", s.ID), nil, http.StatusNoContent, nil)
 	td.http.CloseIdleConnections()
-	if !waitFor(10*time.Second, func() bool { return measure(t).goroutines <= base.goroutines+2 }) {
-		t.Errorf("goroutines %d, were %d", measure(t).goroutines, base.goroutines)
+	if !waitFor(10*time.Second, func() bool { return td.measure(t).goroutines <= base.goroutines+2 }) {
+		t.Errorf("goroutines %d, were %d", td.measure(t).goroutines, base.goroutines)
 	}
 }
 
-// TestSoak runs many invocations (10 000 without -short) and checks that
-// the daemon's file descriptors, memfds, goroutines and RSS stay flat.
+// TestSoak runs many invocations (10 000 with UAAF_SOAK=1, as `make soak`
+// does; 1 000 otherwise, 300 with -short) and checks that the daemon's file
+// descriptors, memfds, goroutines and RSS stay flat.
 func TestSoak(t *testing.T) {
-	n := 10000
-	if testing.Short() {
-		n = 500
+	n := 1000
+	switch {
+	case soak():
+		n = 10000
+	case testing.Short():
+		n = 300
 	}
 	td := startDaemon(t, Options{})
 	warm := func(k int) {
@@ -388,12 +397,12 @@ func TestSoak(t *testing.T) {
 	}
 	warm(200) // steady state: pool full, threads made, caches warm
 	td.http.CloseIdleConnections()
-	before := measure(t)
+	before := td.measure(t)
 	warm(n)
 	td.http.CloseIdleConnections()
 	var after resources
 	waitFor(5*time.Second, func() bool {
-		after = measure(t)
+		after = td.measure(t)
 		return after.fds <= before.fds+4 && after.goroutines <= before.goroutines+4
 	})
 	t.Logf("%d invocations: fds %d→%d, memfds %d→%d, goroutines %d→%d, RSS %d→%d KiB",
@@ -579,27 +588,42 @@ func TestConfinedThreads(t *testing.T) {
 		}
 		return n
 	}
-	if n := confined(false); n != 0 {
-		t.Fatalf("%d confined threads before any session", n)
+	if !waitFor(10*time.Second, func() bool { return confined(false) == 0 }) { // earlier tests' daemons are gone
+		t.Fatalf("%d confined threads before any session", confined(false))
 	}
 	wedged := confined(true) // the main thread, parked by an earlier test's session
 	want := 3 + wedged
-	var ids []uint64
-	for range 3 {
-		var s api.Session
-		td.must(t, "POST", "/v1/sessions", api.SessionSpec{Image: "idle", Start: true}, http.StatusCreated, &s)
-		ids = append(ids, s.ID)
+	run3 := func() {
+		var ids []uint64
+		for range 3 {
+			var s api.Session
+			td.must(t, "POST", "/v1/sessions", api.SessionSpec{Image: "idle", Start: true}, http.StatusCreated, &s)
+			ids = append(ids, s.ID)
+		}
+		if !waitFor(30*time.Second, func() bool { return confined(true) == want }) {
+			t.Fatalf("%d confined threads with three idle sessions, want %d", confined(true), want)
+		}
+		for _, id := range ids {
+			td.must(t, "DELETE", fmt.Sprintf("/v1/sessions/%d", id), nil, http.StatusNoContent, nil)
+		}
 	}
-	if !waitFor(30*time.Second, func() bool { return confined(true) == want }) {
-		t.Fatalf("%d confined threads with three idle sessions, want %d", confined(true), want)
-	}
+	run3()
 	if self, _ := seccomp.ThreadFilters(syscall.Gettid()); self != 0 {
 		t.Errorf("the test's own thread has %d filters", self)
 	}
-	for _, id := range ids {
-		td.must(t, "DELETE", fmt.Sprintf("/v1/sessions/%d", id), nil, http.StatusNoContent, nil)
+	// The three runners wait for sessions on their confined threads; the
+	// next three sessions run there, and no thread is confined anew.
+	if !waitFor(10*time.Second, func() bool { return td.idleRunners() == 3 }) {
+		t.Errorf("%d idle runners after the sessions ended, want 3", td.idleRunners())
 	}
+	run3()
+	if n := confined(true); n != want {
+		t.Errorf("%d confined threads after three more sessions, want %d (reused)", n, want)
+	}
+	td.stop() // the daemon closes: its runners and their threads end
+	<-td.done
+	td.done <- nil // for the cleanup's shutdown
 	if !waitFor(10*time.Second, func() bool { return confined(false) == 0 }) {
-		t.Errorf("%d confined threads after the sessions ended, want 0 (their threads end with them)", confined(false))
+		t.Errorf("%d confined threads after the daemon closed, want 0 (they end with their runners)", confined(false))
 	}
 }

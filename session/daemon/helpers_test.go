@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,8 @@ type testDaemon struct {
 	http *http.Client
 	stop context.CancelFunc
 	done chan error
+
+	triplefault string // the path of guest image triplefault (TestFaultSoak)
 }
 
 // allLibs are the libraries the sessions of the tests import.
@@ -37,7 +40,7 @@ var allLibs = []string{"base64", "sha256", "crc32", "sort", "testfns"}
 // startDaemon starts a daemon with opts (defaults filled in), the shipped
 // libraries preloaded and pinned, and the test images registered by name
 // (their file names without .hvt) at 8 MiB.
-func startDaemon(t *testing.T, opts Options) *testDaemon {
+func startDaemon(t testing.TB, opts Options) *testDaemon {
 	t.Helper()
 	kvmtest.Require(t)
 	if opts.Pool == "" {
@@ -211,4 +214,33 @@ func measure(t *testing.T) resources {
 		}
 	}
 	return r
+}
+
+// measure is the package's measure taken once the VM pool has refilled
+// (its ready machines and shells are fds that come and go with refills)
+// and the Go heap has returned its free pages, with the daemon's idle runners (each a goroutine kept on purpose,
+// runners.go) not counted as goroutines.
+func (td *testDaemon) measure(t *testing.T) resources {
+	t.Helper()
+	waitFor(10*time.Second, td.pool.full)
+	debug.FreeOSMemory() // RSS then counts what is in use, not the heap's high-water mark
+	r := measure(t)
+	r.goroutines -= td.idleRunners()
+	return r
+}
+
+// full reports whether the pool holds its target of machines and a full
+// queue of shells for every template in use.
+func (p *pool) full() bool {
+	if int64(len(p.ready)) < p.target.Load() {
+		return false
+	}
+	p.shellMu.Lock()
+	defer p.shellMu.Unlock()
+	for _, q := range p.shells {
+		if len(q) < cap(q) {
+			return false
+		}
+	}
+	return true
 }

@@ -16,14 +16,21 @@ import (
 
 // image is a session image the daemon prepared: registered by name, or
 // invoked by path (and cached by path, size and mtime). It holds one
-// prepared template per guest memory size sessions asked for.
+// prepared template per guest memory size sessions asked for, at most
+// maxTemplates of them: each costs a memfd and, in the pool, ready shells
+// (a VM, a vCPU and a mapping each), and mem_mib is the request's to
+// choose, so without a bound one client's sweep of sizes could take the
+// daemon's file descriptors and memory. The least recently used goes; a
+// template in use by a session being created is closed when that session
+// has its mapping.
 type image struct {
 	name   string // registered name, or the path for a path image
 	path   string
 	memMiB int // default guest memory
+	pool   *pool
 
 	mu    sync.Mutex
-	preps map[int]*session.Image // by memory size in MiB
+	preps map[int]*prepared // by memory size in MiB; nil once closed
 
 	kind    string
 	imports []string
@@ -31,6 +38,17 @@ type image struct {
 
 	started atomic.Uint64 // sessions started from it
 	lastUse atomic.Int64  // unix ns of the last session
+}
+
+// maxTemplates bounds the memory sizes an image keeps laid out at once.
+const maxTemplates = 4
+
+// prepared is one template of an image, with the sessions using it now.
+type prepared struct {
+	img     *session.Image
+	users   int   // sessions between image.template and their mapping (image.mu)
+	lastUse int64 // unix ns (image.mu)
+	dropped bool  // evicted or its image closed: close when users is 0
 }
 
 // pathKey identifies an image file's contents for the path cache.
@@ -51,7 +69,7 @@ func (d *Daemon) prepare(name, path string, memMiB int) (*image, error) {
 	if err != nil {
 		return nil, imageErr(err)
 	}
-	im := &image{name: name, path: path, memMiB: memMiB, preps: map[int]*session.Image{memMiB: prep}, kind: "plain"}
+	im := &image{name: name, path: path, memMiB: memMiB, pool: d.pool, preps: map[int]*prepared{memMiB: {img: prep}}, kind: "plain"}
 	if prep.Notes.IsSession() {
 		im.kind = "session"
 		seen := map[string]bool{}
@@ -76,37 +94,84 @@ func imageErr(err error) error {
 }
 
 // template returns the image's template for memMiB (0: its default),
-// preparing it on first use.
-func (im *image) template(d *Daemon, memMiB int) (*session.Image, error) {
+// preparing it on first use, and a release the caller must call once the
+// session it starts has mapped the template (or failed to).
+func (im *image) template(d *Daemon, memMiB int) (*session.Image, func(), error) {
 	if memMiB == 0 {
 		memMiB = im.memMiB
 	}
 	if memMiB < 2 || memMiB > hvt.MaxMemory>>20 {
-		return nil, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, memMiB, hvt.MaxMemory>>20)
+		return nil, nil, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, memMiB, hvt.MaxMemory>>20)
 	}
 	memMiB &^= 1 // solo5-hvt rounds down to 2 MiB
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	if im.preps == nil {
-		return nil, fmt.Errorf("%w: image %s was removed", ErrNotFound, im.name)
+		return nil, nil, fmt.Errorf("%w: image %s was removed", ErrNotFound, im.name)
 	}
-	if p, ok := im.preps[memMiB]; ok {
-		return p, nil
+	p, ok := im.preps[memMiB]
+	if !ok {
+		prep, err := session.PrepareImage(im.path, uint64(memMiB)<<20, d.sel.Backend)
+		if err != nil {
+			return nil, nil, imageErr(err)
+		}
+		p = &prepared{img: prep}
+		im.preps[memMiB] = p
+		im.evict(memMiB)
 	}
-	prep, err := session.PrepareImage(im.path, uint64(memMiB)<<20, d.sel.Backend)
-	if err != nil {
-		return nil, imageErr(err)
-	}
-	im.preps[memMiB] = prep
-	return prep, nil
+	p.users++
+	p.lastUse = time.Now().UnixNano()
+	var once sync.Once
+	return p.img, func() { once.Do(func() { im.release(p) }) }, nil
 }
 
-func (im *image) close(p *pool) {
+// evict drops the least recently used templates beyond maxTemplates,
+// keeping keep (im.mu held).
+func (im *image) evict(keep int) {
+	for len(im.preps) > maxTemplates {
+		oldest, at := 0, int64(0)
+		for mem, p := range im.preps {
+			if mem != keep && (oldest == 0 || p.lastUse < at) {
+				oldest, at = mem, p.lastUse
+			}
+		}
+		p := im.preps[oldest]
+		delete(im.preps, oldest)
+		im.drop(p)
+	}
+}
+
+// drop closes p now, or when its last user releases it (im.mu held).
+func (im *image) drop(p *prepared) {
+	p.dropped = true
+	if p.users == 0 {
+		im.pool.forget(p.img.Template)
+		p.img.Close()
+	}
+}
+
+func (im *image) release(p *prepared) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	for _, prep := range im.preps {
-		p.forget(prep.Template)
-		prep.Close()
+	if p.users--; p.users == 0 && p.dropped {
+		im.pool.forget(p.img.Template)
+		p.img.Close()
+	}
+}
+
+// templates returns how many templates the image holds.
+func (im *image) templates() int {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return len(im.preps)
+}
+
+// close drops every template: those in use close when released.
+func (im *image) close() {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	for _, p := range im.preps {
+		im.drop(p)
 	}
 	im.preps = nil
 }
@@ -119,7 +184,7 @@ func (im *image) describe() api.Image {
 	}
 	im.mu.Lock()
 	for _, p := range im.preps {
-		out.Memory += p.Template.Resident()
+		out.Memory += p.img.Template.Resident()
 	}
 	im.mu.Unlock()
 	return out
@@ -127,16 +192,13 @@ func (im *image) describe() api.Image {
 
 // AddImage registers the image at path under name, laid out once.
 func (d *Daemon) AddImage(req api.AddImage) (api.Image, error) {
-	if !validImageName(req.Name) {
-		return api.Image{}, fmt.Errorf("%w: %q is not an image name (letters, digits, '-', '_', '.'; at most 64 bytes; not ending in .hvt)", ErrInvalid, req.Name)
+	mem, err := checkAddImage(req, d.opts.MemMiB)
+	if err != nil {
+		return api.Image{}, err
 	}
 	path, err := absPath(req.Path)
 	if err != nil {
 		return api.Image{}, err
-	}
-	mem := req.MemMiB
-	if mem == 0 {
-		mem = d.opts.MemMiB
 	}
 	d.mu.Lock()
 	if old, ok := d.images[req.Name]; ok {
@@ -147,9 +209,6 @@ func (d *Daemon) AddImage(req api.AddImage) (api.Image, error) {
 		return api.Image{}, fmt.Errorf("%w: image %s is %s; remove it first", ErrConflict, req.Name, old.path)
 	}
 	d.mu.Unlock()
-	if mem < 2 || mem > hvt.MaxMemory>>20 {
-		return api.Image{}, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, mem, hvt.MaxMemory>>20)
-	}
 	im, err := d.prepare(req.Name, path, mem&^1)
 	if err != nil {
 		return api.Image{}, err
@@ -157,7 +216,7 @@ func (d *Daemon) AddImage(req api.AddImage) (api.Image, error) {
 	d.mu.Lock()
 	if _, ok := d.images[req.Name]; ok { // registered meanwhile
 		d.mu.Unlock()
-		im.close(d.pool)
+		im.close()
 		return api.Image{}, fmt.Errorf("%w: image %s registered concurrently", ErrConflict, req.Name)
 	}
 	d.images[req.Name] = im
@@ -219,35 +278,36 @@ func (d *Daemon) RemoveImage(name string) error {
 	if !ok {
 		return fmt.Errorf("%w: image %s", ErrNotFound, name)
 	}
-	im.close(d.pool)
+	im.close()
 	d.events.publish(api.Event{Type: "image.removed", Image: name})
 	return nil
 }
 
 // resolveImage finds what a session names: a registered image, or a path
-// (prepared once and cached while the file's size and mtime stay).
-func (d *Daemon) resolveImage(ref string, memMiB int) (*image, *session.Image, error) {
+// (prepared once and cached while the file's size and mtime stay), and its
+// template for memMiB, with the release image.template returns.
+func (d *Daemon) resolveImage(ref string, memMiB int) (*image, *session.Image, func(), error) {
 	if ref == "" {
-		return nil, nil, fmt.Errorf("%w: image is required (a registered name or a path)", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("%w: image is required (a registered name or a path)", ErrInvalid)
 	}
 	d.mu.Lock()
 	im, ok := d.images[ref]
 	d.mu.Unlock()
 	if !ok {
 		if !looksLikePath(ref) {
-			return nil, nil, fmt.Errorf("%w: no image named %s (register it with POST /v1/images, or give a path)", ErrNotFound, ref)
+			return nil, nil, nil, fmt.Errorf("%w: no image named %s (register it with POST /v1/images, or give a path)", ErrNotFound, ref)
 		}
 		var err error
 		if im, err = d.pathImage(ref, memMiB); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	prep, err := im.template(d, memMiB)
+	prep, release, err := im.template(d, memMiB)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	im.lastUse.Store(time.Now().UnixNano())
-	return im, prep, nil
+	return im, prep, release, nil
 }
 
 // pathImage returns the cached image of file path, preparing it if the
@@ -277,10 +337,13 @@ func (d *Daemon) pathImage(ref string, memMiB int) (*image, error) {
 	if im, err = d.prepare(path, path, memMiB&^1); err != nil {
 		return nil, err
 	}
+	// Used now: the newest entry must not be the one evicted below (it
+	// was, with lastUse 0, and its session then found it removed).
+	im.lastUse.Store(time.Now().UnixNano())
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if other, ok := d.paths[key]; ok {
-		im.close(d.pool)
+		im.close()
 		return other, nil
 	}
 	d.paths[key] = im
@@ -303,7 +366,7 @@ func (d *Daemon) evictPathImages() {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].at < all[j].at })
 	for _, e := range all[:len(all)-maxPathImages] {
-		d.paths[e.k].close(d.pool)
+		d.paths[e.k].close()
 		delete(d.paths, e.k)
 	}
 }

@@ -411,11 +411,9 @@ func (d *Daemon) hWait(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	timeout := 30 * time.Second
-	if q := r.URL.Query().Get("timeout"); q != "" {
-		if timeout, err = time.ParseDuration(q); err != nil || timeout < 0 || timeout > maxWait {
-			return fmt.Errorf("%w: timeout %q: want a duration from 0s to %v", ErrInvalid, q, maxWait)
-		}
+	timeout, err := waitTimeout(r.URL.Query())
+	if err != nil {
+		return err
 	}
 	s, err := d.WaitSession(r.Context(), id, timeout)
 	if err != nil {
@@ -432,18 +430,9 @@ func (d *Daemon) hConsole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	var off int64
-	if s := q.Get("offset"); s != "" {
-		if off, err = strconv.ParseInt(s, 10, 64); err != nil || off < 0 {
-			return fmt.Errorf("%w: offset %q: want a byte offset >= 0", ErrInvalid, s)
-		}
-	}
-	follow := false
-	if s := q.Get("follow"); s != "" {
-		if follow, err = strconv.ParseBool(s); err != nil {
-			return fmt.Errorf("%w: follow %q: want true or false", ErrInvalid, s)
-		}
+	off, follow, err := consoleQuery(r.URL.Query())
+	if err != nil {
+		return err
 	}
 	data, done, more, err := d.Console(id, off)
 	if err != nil {
@@ -460,16 +449,19 @@ func (d *Daemon) hConsole(w http.ResponseWriter, r *http.Request) error {
 			}
 			off += int64(len(data))
 		}
-		if !follow || done {
+		switch {
+		case len(data) == consoleChunk: // more may be there now
+		case !follow || done:
 			return nil
-		}
-		if fl != nil {
-			fl.Flush()
-		}
-		select {
-		case <-more:
-		case <-r.Context().Done():
-			return nil
+		default:
+			if fl != nil {
+				fl.Flush()
+			}
+			select {
+			case <-more:
+			case <-r.Context().Done():
+				return nil
+			}
 		}
 		if data, done, more, err = d.Console(id, off); err != nil {
 			return nil // deleted meanwhile
@@ -494,12 +486,9 @@ func (d *Daemon) hInvoke(w http.ResponseWriter, r *http.Request) error {
 // hEvents streams events as NDJSON, the kept ones after ?since= first.
 // A client too slow to keep up is cut off after an "events.lost" line.
 func (d *Daemon) hEvents(w http.ResponseWriter, r *http.Request) error {
-	var since uint64
-	if s := r.URL.Query().Get("since"); s != "" {
-		var err error
-		if since, err = strconv.ParseUint(s, 10, 64); err != nil {
-			return fmt.Errorf("%w: since %q: want an event sequence number", ErrInvalid, s)
-		}
+	since, err := eventsSince(r.URL.Query())
+	if err != nil {
+		return err
 	}
 	backlog, ch := d.events.subscribe(since)
 	defer d.events.unsubscribe(ch)

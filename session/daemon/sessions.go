@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/monitor"
-	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
-	"github.com/uaaf/uaaf/libfuncs"
 	"github.com/uaaf/uaaf/session"
 	"github.com/uaaf/uaaf/session/api"
 )
@@ -46,6 +44,9 @@ type sess struct {
 	cancel   context.CancelCauseFunc
 	done     chan struct{} // closed once it ended (or was killed before it started)
 	released bool
+
+	invoked  bool // an invocation's: deleted by it, never retained (set before start)
+	retained bool // counted in Daemon.retained (Daemon.mu)
 }
 
 // errKilled and errTimeout are the causes a session's context ends with.
@@ -62,21 +63,14 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	if d.closing.Load() {
 		return nil, ErrDraining
 	}
-	if len(spec.Input) > api.MaxInput {
-		return nil, fmt.Errorf("%w: input of %d bytes, at most %d", ErrInvalid, len(spec.Input), api.MaxInput)
+	if err := checkSpec(spec, d.opts.MaxConsole); err != nil {
+		return nil, err
 	}
-	if spec.Limits.TimeoutMs < 0 || spec.Limits.CallTimeoutMs < 0 || spec.Limits.MaxConsoleBytes < 0 || spec.MemMiB < 0 {
-		return nil, fmt.Errorf("%w: negative limit", ErrInvalid)
-	}
-	for imp, lib := range spec.Libraries {
-		if !libfuncs.ValidName(imp) || !libfuncs.ValidName(lib) {
-			return nil, fmt.Errorf("%w: libraries: %q → %q: both must be library names (letters, digits, _; not starting with a digit; at most 31 bytes)", ErrInvalid, imp, lib)
-		}
-	}
-	im, prep, err := d.resolveImage(spec.Image, spec.MemMiB)
+	im, prep, releaseTemplate, err := d.resolveImage(spec.Image, spec.MemMiB)
 	if err != nil {
 		return nil, err
 	}
+	defer releaseTemplate() // the session has mapped it, or failed, by then
 	if spec.Input != nil && !im.input {
 		return nil, fmt.Errorf("%w: image %s declares no block device %q to read input from (see guest/UAAF_ABI.md)", ErrInvalid, spec.Image, inputDevice)
 	}
@@ -116,10 +110,9 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	if spec.Limits.CallTimeoutMs > 0 {
 		callTimeout = time.Duration(spec.Limits.CallTimeoutMs) * time.Millisecond
 	}
+	// With Options.Seccomp, the session runs on a confined runner thread
+	// (runners.go): the filter is in place before its first instruction.
 	mc := monitor.Config{Args: spec.Args, Console: ss.console, Log: &sessionLog{d: d, s: ss}, KVMPath: d.opts.KVMPath}
-	if mode := d.opts.Seccomp; mode != seccomp.Off {
-		mc.Confine = func() error { return seccomp.InstallThread(mode, seccomp.Runner) }
-	}
 	if im.input {
 		if ss.input, err = newInput(spec.Input); err != nil {
 			return nil, err
@@ -227,15 +220,20 @@ func (d *Daemon) start(s *sess) error {
 	}
 	s.state, s.started, s.cancel = api.StateRunning, time.Now(), cancel
 	d.runs.Add(1)
-	go d.run(ctx, s)
+	d.dispatch(ctx, s)
 	d.events.publish(api.Event{Type: "session.started", Session: s.id, Image: s.ref})
 	return nil
 }
 
-// run runs s to its end and releases its VM, on a goroutine of its own.
-func (d *Daemon) run(ctx context.Context, s *sess) {
+// run runs s to its end and releases its VM, on the goroutine dispatch
+// chose; confErr, if set, fails s before it runs (its thread could not be
+// confined).
+func (d *Daemon) run(ctx context.Context, s *sess, confErr error) {
 	defer d.runs.Done()
-	status, err := s.s.Run(ctx)
+	status, err := 0, confErr
+	if confErr == nil {
+		status, err = s.s.Run(ctx)
+	}
 	st := s.s.Monitor().Stats()
 	row := s.s.Row()
 	ended := time.Now()
@@ -279,7 +277,57 @@ func (d *Daemon) run(ctx context.Context, s *sess) {
 		d.metrics.observeStart(time.Duration(t.QueuedNs), time.Duration(t.BindNs), time.Duration(t.BootNs), time.Duration(t.StartNs))
 	}
 	d.events.publish(ev) // before done: whoever waits for the end sees its event first
+	d.retain(s)
 	close(s.done)
+}
+
+// retain counts ended session s among the records kept and forgets the
+// oldest beyond Options.MaxRetained.
+func (d *Daemon) retain(s *sess) {
+	if s.invoked {
+		return
+	}
+	var gone []uint64
+	d.mu.Lock()
+	if d.sessions[s.id] == s {
+		s.retained = true
+		d.retained++
+		d.retainQ = append(d.retainQ, s.id)
+	}
+	for d.retained > d.opts.MaxRetained && len(d.retainQ) > 0 {
+		id := d.retainQ[0]
+		d.retainQ = d.retainQ[1:]
+		if old, ok := d.sessions[id]; ok && old.retained {
+			d.forgetLocked(old)
+			gone = append(gone, id)
+		}
+	}
+	if len(d.retainQ) > 2*d.retained+1024 { // drop the deleted ones' entries
+		q := d.retainQ[:0]
+		for _, id := range d.retainQ {
+			if old, ok := d.sessions[id]; ok && old.retained {
+				q = append(q, id)
+			}
+		}
+		d.retainQ = q
+	}
+	d.mu.Unlock()
+	for _, id := range gone {
+		d.events.publish(api.Event{Type: "session.expired", Session: id,
+			Detail: fmt.Sprintf("more than %d ended sessions kept; the oldest are forgotten", d.opts.MaxRetained)})
+	}
+}
+
+// forgetLocked removes s from the sessions (d.mu held).
+func (d *Daemon) forgetLocked(s *sess) {
+	if d.sessions[s.id] != s {
+		return
+	}
+	delete(d.sessions, s.id)
+	if s.retained {
+		s.retained = false
+		d.retained--
+	}
 }
 
 // release closes s's session (VM, instances, library references) and
@@ -338,6 +386,7 @@ func (d *Daemon) kill(s *sess, why string) {
 		d.release(s)
 		s.console.close()
 		d.events.publish(api.Event{Type: "session.killed", Session: s.id, Image: s.ref, Detail: why})
+		d.retain(s)
 		close(s.done)
 	default:
 		s.mu.Unlock()
@@ -372,7 +421,7 @@ func (d *Daemon) DeleteSession(id uint64) error {
 	d.kill(s, "killed")
 	<-s.done
 	d.mu.Lock()
-	delete(d.sessions, id)
+	d.forgetLocked(s)
 	d.mu.Unlock()
 	d.events.publish(api.Event{Type: "session.deleted", Session: id})
 	return nil
@@ -404,8 +453,9 @@ func (d *Daemon) Sessions() []api.Session {
 	return out
 }
 
-// Console returns session id's console from offset on, whether it is
-// complete, and a channel closed when there is more.
+// Console returns session id's console from offset on (at most 64 KiB of
+// it: call again while a call returns that much), whether it is complete,
+// and a channel closed when there is more.
 func (d *Daemon) Console(id uint64, off int64) ([]byte, bool, <-chan struct{}, error) {
 	s, err := d.get(id)
 	if err != nil {
@@ -419,6 +469,10 @@ func (d *Daemon) Console(id uint64, off int64) ([]byte, bool, <-chan struct{}, e
 // what it did. If ctx ends first (the client went away) the session is
 // killed.
 func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time) (api.InvokeResult, error) {
+	if err := checkInvoke(req); err != nil {
+		d.metrics.invocations.WithLabelValues("invalid").Inc()
+		return api.InvokeResult{}, err
+	}
 	var deadline time.Time
 	if req.DeadlineMs > 0 {
 		deadline = accepted.Add(time.Duration(req.DeadlineMs) * time.Millisecond)
@@ -433,6 +487,7 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 		d.metrics.invocations.WithLabelValues(outcome).Inc()
 		return api.InvokeResult{}, err
 	}
+	s.invoked = true
 	if err := d.start(s); err != nil {
 		d.DeleteSession(s.id)
 		return api.InvokeResult{}, err

@@ -175,6 +175,9 @@ func TestRegisterPanics(t *testing.T) {
 	}
 }
 
+// FuzzParseSpec: the keep-alive, queue and pool policy parsers return a
+// policy or an error wrapping ErrBadSpec or ErrUnknownPolicy, never both,
+// never a panic.
 func FuzzParseSpec(f *testing.F) {
 	for _, s := range []string{
 		"fifo", "edf,per-image=4", "fair,per-image=", "ttl=10m", "hybrid,range=2h,bin=1s,head=0,tail=100",

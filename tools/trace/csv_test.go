@@ -195,6 +195,9 @@ func rm(name, in string) error {
 	return err
 }
 
+// FuzzReadInvocations: the invocations reader never panics; it returns a
+// FileError or functions with consistent per-minute counts, totals, unique
+// keys and ranks 1..n.
 func FuzzReadInvocations(f *testing.F) {
 	good := invRow("o1", "a1", "f1", "http", map[int]string{1: "3", 60: "1"})
 	f.Add([]byte(invFile(good, invRow("o1", "a1", "f2", "timer", map[int]string{1440: "9"}))))

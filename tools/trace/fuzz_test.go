@@ -27,6 +27,8 @@ func fuzzErr(t *testing.T, err error, n int) {
 	}
 }
 
+// FuzzReadDurations: the durations reader never panics; it returns a
+// FileError without rows, or rows of finite values >= 0.
 func FuzzReadDurations(f *testing.F) {
 	h := strings.Join(durationsHeader, ",") + "\n"
 	f.Add([]byte(h + "o,a,f,12.5,3,1,30,1,2,5,10,20,29,30\n"))
@@ -51,6 +53,7 @@ func FuzzReadDurations(f *testing.F) {
 	})
 }
 
+// FuzzReadMemory: as FuzzReadDurations, for the app memory file.
 func FuzzReadMemory(f *testing.F) {
 	h := strings.Join(memoryHeader, ",") + "\n"
 	f.Add([]byte(h + "o,a,100,128,100,101,110,128,140,150,160,170\n"))

@@ -67,7 +67,7 @@ func ParseMapping(name string, r io.Reader) (*Mapping, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, name, err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF { // More() lets a stray } or ] through
 		return nil, fmt.Errorf("%w: %s: data after the JSON object", ErrMalformed, name)
 	}
 	bad := func(format string, args ...any) error {

@@ -85,6 +85,7 @@ func TestMappingErrors(t *testing.T) {
 		{`{"image": "a b"}`, `m.json: image "a b" is not a name`},
 		{`{"images": {}}`, `m.json: json: unknown field "images"`},
 		{`{} {}`, "m.json: data after the JSON object"},
+		{`{}}`, "m.json: data after the JSON object"},
 		{`{"function_images": {"h": ""}}`, `m.json: function_images["h"] = "": want a hash and an image name`},
 		{`{"rank_images": {"0": "x"}}`, `m.json: rank_images["0"] = "x": want "N" or "N-M" (1 ≤ N ≤ M) and an image name`},
 		{`{"rank_images": {"5-2": "x"}}`, `m.json: rank_images["5-2"] = "x"`},

@@ -68,6 +68,7 @@ The --config file is JSON, its relative paths relative to the file itself:
 			&cli.Int64Flag{Name: "max-console", Value: 1 << 20, Usage: "console `BYTES` kept per session"},
 			&cli.StringFlag{Name: "switch", Value: "auto", Usage: "view-switch backend: auto, exit, vmfunc"},
 			&cli.DurationFlag{Name: "retain", Value: 10 * time.Minute, Usage: "how long the record of an ended session nobody deleted is kept"},
+			&cli.IntFlag{Name: "max-retained", Value: 1024, Usage: "records of ended sessions kept at most; past it the oldest are forgotten"},
 			&cli.StringFlag{Name: "seccomp", Value: "kill", Usage: "system-call filters: each session's vCPU thread gets the runner allowlist and the process the daemon's; a call outside them kills the daemon (kill), is logged (log), or nothing is filtered (off)"},
 		},
 		Action: serve,
@@ -148,7 +149,7 @@ func serve(c *cli.Context) error {
 		LibMemSize: uint64(c.Int("lib-mem")) << 20 &^ (2<<20 - 1), KeepAlive: keep, Queue: c.String("queue"), Pool: pool,
 		MaxSessions: c.Int("max-sessions"), MaxQueued: queueBound(c.Int("max-queued")), MaxPerImage: c.Int("max-per-image"),
 		MemMiB: c.Int("mem"), Timeout: c.Duration("timeout"), CallTimeout: c.Duration("call-timeout"),
-		MaxConsole: c.Int64("max-console"), Retain: c.Duration("retain"), Logger: log, Seccomp: mode,
+		MaxConsole: c.Int64("max-console"), Retain: c.Duration("retain"), MaxRetained: c.Int("max-retained"), Logger: log, Seccomp: mode,
 	}
 	if scale != 1 {
 		opts.Clock = sched.NewScaledClock(time.Now(), scale)

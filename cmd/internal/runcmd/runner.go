@@ -34,6 +34,7 @@ type runner struct {
 	sel     *switcher.Selection
 	kvm     *kvm.System // the library instances' device, opened before the filter
 	preload time.Duration
+	confine time.Duration // Install of the seccomp filter (0 with --seccomp=off)
 }
 
 // newRunner opens the image once, decides from its notes whether it is a
@@ -131,21 +132,26 @@ func withPrestarted(cfg monitor.Config) monitor.Config {
 	return cfg
 }
 
-// confine installs the seccomp filter (opts.Seccomp) on the whole process,
+// confineProcess installs the seccomp filter (opts.Seccomp) on the whole process,
 // after all set-up and before the guest's first instruction.
-func (r *runner) confine() error {
+func (r *runner) confineProcess() error {
 	p := seccomp.Runner
 	if r.args.Config.DumpCoreDir != "" {
 		p = seccomp.RunnerDumpCore
 	}
-	if err := seccomp.Install(r.opts.Seccomp, p); err != nil {
+	start := time.Now()
+	err := seccomp.Install(r.opts.Seccomp, p)
+	if r.opts.Seccomp != seccomp.Off {
+		r.confine = time.Since(start)
+	}
+	if err != nil {
 		return fmt.Errorf("%w (run with --seccomp=off to run without the filter)", err)
 	}
 	return nil
 }
 
 func (r *runner) Run(ctx context.Context) (int, error) {
-	if err := r.confine(); err != nil {
+	if err := r.confineProcess(); err != nil {
 		return 0, err
 	}
 	if r.sess != nil {
@@ -218,6 +224,7 @@ func (r *runner) PrintStats(out *statsOut, total time.Duration, status int, runE
 			"first_instruction": ms(st.Boot),
 			"run_to_halt":       ms(st.Run),
 			"run_total":         ms(total),
+			"seccomp":           ms(r.confine), // Install of the filter
 		},
 		VMExits:    st.Exits,
 		Hypercalls: map[string]uint64{},

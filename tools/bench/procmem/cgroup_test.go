@@ -83,6 +83,8 @@ func TestCgroupMemorySelf(t *testing.T) {
 	}
 }
 
+// FuzzCgroupMemory: any cgroup and mountinfo files are read without
+// panicking.
 func FuzzCgroupMemory(f *testing.F) {
 	f.Add([]byte(hybridCgroup), []byte(hybridMountinfo))
 	f.Add([]byte("0::/c\n"), []byte("30 23 0:26 / /x\\04 rw - cgroup2 cgroup2 rw\n"))

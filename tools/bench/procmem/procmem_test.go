@@ -59,6 +59,8 @@ func TestParseRollup(t *testing.T) {
 	}
 }
 
+// FuzzParseRollup: any smaps_rollup text gives an error with a zero result,
+// or whole-KiB values.
 func FuzzParseRollup(f *testing.F) {
 	f.Add([]byte(sample))
 	f.Add([]byte("Pss: 1 kB\n"))

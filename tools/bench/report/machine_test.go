@@ -79,6 +79,8 @@ func TestDetectMachine(t *testing.T) {
 	}
 }
 
+// FuzzMachineFrom: any /proc contents give a machine description without
+// panicking, with no more cores than "processor" lines.
 func FuzzMachineFrom(f *testing.F) {
 	f.Add([]byte(cpuinfo2), []byte(meminfo), []byte("kvm_pvm 1 0 - Live\n"))
 	f.Add([]byte("processor:\nmodel name:\n"), []byte("MemTotal: x kB"), []byte(""))

@@ -1,0 +1,1 @@
+../../../../guest/include/uaaf.h

@@ -1,0 +1,1 @@
+../../../../guest/runtime/uaaf_internal.h
