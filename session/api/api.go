@@ -194,7 +194,20 @@ type Invoke struct {
 // InvokeResult is what POST /v1/invoke returns.
 type InvokeResult struct {
 	Session
-	Output string `json:"output"` // the console
+	// Output is the console (up to its limit; see Truncated). JSON strings
+	// hold UTF-8 only: a console that is not valid UTF-8 comes in Output
+	// with U+FFFD for its invalid bytes and, exactly, in OutputBase64.
+	Output       string `json:"output"`
+	OutputBase64 []byte `json:"output_base64,omitempty"`
+}
+
+// ConsoleBytes returns the session's console output exactly: OutputBase64
+// when the daemon sent it, else Output.
+func (r InvokeResult) ConsoleBytes() []byte {
+	if r.OutputBase64 != nil {
+		return r.OutputBase64
+	}
+	return []byte(r.Output)
 }
 
 // Event is one line of GET /v1/events (NDJSON).

@@ -67,6 +67,22 @@ func TestInvoke(t *testing.T) {
 	if *res.ExitStatus != 1 {
 		t.Errorf("hello with the wrong argument: exit %d, want 1", *res.ExitStatus)
 	}
+	// A console that is not UTF-8 comes back exactly, in output_base64;
+	// one that is has no output_base64.
+	res = td.invoke(t, api.Invoke{Image: kvmtest.GuestImage(t, "flood"), Args: []string{"2", "bytes"}, MemMiB: 8})
+	line := make([]byte, 1024)
+	for i := range 1023 {
+		line[i] = byte(i)
+	}
+	line[1023] = '\n'
+	banner := "uaaf guest: starting, mem 8 MiB\n"
+	want = banner + string(line) + string(line) + "uaaf guest: exit 0\n"
+	if got := string(res.ConsoleBytes()); got != want || res.OutputBase64 == nil || !strings.Contains(res.Output, "\uFFFD") {
+		t.Errorf("binary console: %d bytes (base64 %v), want %d exactly", len(got), res.OutputBase64 != nil, len(want))
+	}
+	if res = td.invoke(t, api.Invoke{Image: "hello", Args: []string{"Hello_Solo5"}}); res.OutputBase64 != nil {
+		t.Errorf("a UTF-8 console came with output_base64 too")
+	}
 }
 
 // TestInvokeInput: an invocation's input reaches the guest as the block

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
@@ -499,6 +500,9 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 		<-s.done
 	}
 	res := api.InvokeResult{Session: s.view(), Output: s.console.String()}
+	if !utf8.ValidString(res.Output) {
+		res.OutputBase64 = []byte(res.Output)
+	}
 	d.DeleteSession(s.id)
 	outcome := res.State
 	if res.State == api.StateExited {

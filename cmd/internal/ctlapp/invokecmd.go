@@ -50,7 +50,7 @@ func invoke(c *cli.Context) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, r)
 	}
-	io.WriteString(c.App.Writer, r.Output)
+	c.App.Writer.Write(r.ConsoleBytes())
 	if r.Truncated {
 		printf(c.App.ErrWriter, "uaaf: note: console output beyond %s was dropped (--max-console)\n", humanBytes(r.Console))
 	}
