@@ -22,7 +22,7 @@ import (
 // for `uaaf --help`.
 var ctlCommands = []struct{ name, usage string }{
 	{"serve", "run the resident runtime: preload libraries once, start sessions on demand over an HTTP/JSON API"},
-	{"bench", "microbenchmarks: call round trip, session start, cold run (ratios against baselines measured in the same run)"},
+	{"bench", "benchmarks through a real daemon against baselines measured in the same run: fig10, startup, scale, memory, throughput, call, ab"},
 	{"lib", "library functions of the daemon: load, ls, pin, unpin, unload"},
 	{"image", "session images registered with the daemon: add, ls, rm"},
 	{"session", "sessions of the daemon, step by step: create, start, ls, get, wait, kill, rm, logs"},
