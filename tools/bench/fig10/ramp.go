@@ -259,7 +259,7 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 		if memory {
 			pss, err := f.pss(ctx)
 			if err != nil {
-				return res, fmt.Errorf("Pss with %d live: %w", k, err)
+				return res, fmt.Errorf("total Pss with %d live: %w", k, err)
 			}
 			res.ks, res.pss = append(res.ks, k), append(res.pss, pss)
 			res.memory.Points = append(res.memory.Points, report.Point{X: float64(k), Y: float64(pss) / (1 << 20), N: 1})

@@ -107,6 +107,8 @@ func Start(ctx context.Context, opt Options) (*Daemon, error) {
 	d.argv = append([]string{opt.Binary, "serve", "--socket", d.Socket, "--config", cfgPath}, opt.Args...)
 	d.cmd = exec.Command(d.argv[0], d.argv[1:]...)
 	d.cmd.Stderr = logF
+	// A group of its own: killing it kills whatever it started too.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := d.cmd.StdoutPipe()
 	if err != nil {
 		os.RemoveAll(dir)
@@ -170,9 +172,9 @@ func (d *Daemon) failure(format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s%s; log: %s", ErrStart, strings.Join(d.argv, " "), fmt.Sprintf(format, args...), status, d.LogTail())
 }
 
-// kill stops the process at once and removes its directory.
+// kill stops the process and its group at once and removes its directory.
 func (d *Daemon) kill() {
-	d.cmd.Process.Signal(syscall.SIGKILL)
+	syscall.Kill(-d.PID, syscall.SIGKILL)
 	<-d.done
 	d.cleanup()
 }
@@ -286,7 +288,7 @@ func (d *Daemon) Close() error {
 				err = fmt.Errorf("%w: on SIGTERM: %v; log: %s", ErrExited, d.werr, d.LogTail())
 			}
 		case <-time.After(closeTimeout):
-			d.cmd.Process.Signal(syscall.SIGKILL)
+			syscall.Kill(-d.PID, syscall.SIGKILL)
 			<-d.done
 			err = fmt.Errorf("%w: did not stop within %v of SIGTERM; log: %s", ErrExited, closeTimeout, d.LogTail())
 		}
