@@ -59,7 +59,8 @@ test-race: guest ## tests under the race detector
 bench: all ## benchmarks (ratios against baselines measured in the same run)
 	$(GO) test -run='^$$' -bench=. -benchtime=20x ./...
 
-FUZZ_PKGS := ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/ ./session/sched/ ./tools/trace/ ./tools/bench/procmem/ ./tools/bench/report/
+FUZZ_PKGS := ./hypervisor/hvt/ ./hypervisor/monitor/ ./hypervisor/uaafabi/ ./tools/mftgen/ ./session/sched/ ./tools/trace/ ./tools/bench/procmem/ ./tools/bench/report/ \
+	./tools/bench/fig10/ ./tools/bench/served/
 
 fuzz: ## run every fuzz target for 20 s each
 	@for p in $(FUZZ_PKGS); do \

@@ -313,12 +313,10 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 			res.first = vals
 		}
 		res.last = vals
-		if memory {
-			// The probes' sessions and processes are gone; the fleet
-			// must still be whole.
-			if _, err := f.pss(ctx); err != nil {
-				return res, fmt.Errorf("after probes with %d live: %w", k, err)
-			}
+		// The probes' sessions and processes are gone; the fleet must
+		// still be whole.
+		if err := f.check(ctx); err != nil {
+			return res, fmt.Errorf("after probes with %d live: %w", k, err)
 		}
 	}
 	return res, nil

@@ -36,11 +36,11 @@ const (
 
 // startupSystem is one system's cold start in the startup panel: one
 // sample of the four-library session (the demo; solo5-hvt, which has no
-// library functions, runs the trivial guest), and the time of one
-// trivial invocation.
+// library functions, runs the trivial guest), and one of a trivial
+// invocation.
 type startupSystem struct {
 	name string
-	run  func(ctx context.Context) (sample, time.Duration, error)
+	run  func(ctx context.Context) (sample, sample, error)
 }
 
 // Startup measures panel (a): for each system, Rounds cold starts in
@@ -62,12 +62,12 @@ func (b *Bench) Startup(ctx context.Context) error {
 			if v, err := d.Client.Version(ctx); err == nil {
 				b.addVersion(SysUAAF, v.Version)
 			}
-			systems = append(systems, startupSystem{SysUAAF, func(ctx context.Context) (sample, time.Duration, error) {
+			systems = append(systems, startupSystem{SysUAAF, func(ctx context.Context) (sample, sample, error) {
 				s, err := invokeSample(ctx, d.Client, api.Invoke{Image: "demo"}, expectDemo)
 				if err != nil {
-					return s, 0, err
+					return s, s, err
 				}
-				_, t, err := invoke(ctx, d.Client, api.Invoke{Image: "hello", Args: helloArgs}, expectHello)
+				t, err := invokeSample(ctx, d.Client, api.Invoke{Image: "hello", Args: helloArgs}, expectHello)
 				return s, t, err
 			}})
 			// Library load through the API: the four libraries under
@@ -93,40 +93,40 @@ func (b *Bench) Startup(ctx context.Context) error {
 	if b.has(SysIsolated) {
 		demo := isolatedArgv(b.cfg, b.im, true, []string{"--stats"}, b.im.demo)
 		hello := isolatedArgv(b.cfg, b.im, false, nil, b.im.hello, helloArgs...)
-		systems = append(systems, startupSystem{SysIsolated, func(ctx context.Context) (sample, time.Duration, error) {
+		systems = append(systems, startupSystem{SysIsolated, func(ctx context.Context) (sample, sample, error) {
 			s, res, err := processSample(ctx, demo, expectDemo)
 			if err != nil {
-				return s, 0, err
+				return s, s, err
 			}
 			if s.libLoad, err = parseRunStats(res.Stderr); err != nil {
-				return s, 0, err
+				return s, s, err
 			}
 			t, _, err := processSample(ctx, hello, expectHello)
-			return s, t.whole, err
+			return s, t, err
 		}})
 	}
 	if b.has(SysSolo5) {
 		argv := b.solo5.Argv(b.im.hello, helloArgs...)
-		systems = append(systems, startupSystem{SysSolo5, func(ctx context.Context) (sample, time.Duration, error) {
+		systems = append(systems, startupSystem{SysSolo5, func(ctx context.Context) (sample, sample, error) {
 			s, _, err := processSample(ctx, argv, expectHello)
-			return s, s.whole, err
+			return s, s, err
 		}})
 	}
 	if b.has(SysRunc) {
-		systems = append(systems, startupSystem{SysRunc, func(ctx context.Context) (sample, time.Duration, error) {
+		systems = append(systems, startupSystem{SysRunc, func(ctx context.Context) (sample, sample, error) {
 			r, err := b.runc.RunFirstOutput(ctx, b.fn, expectDemo)
 			if err != nil {
-				return sample{}, 0, err
+				return sample{}, sample{}, err
 			}
 			s := sample{first: r.FirstOutput, exit: r.Wall, whole: r.Wall}
-			return s, s.whole, nil
+			return s, s, nil
 		}})
 	}
 
 	bar := b.progress(b.cfg.Rounds*len(systems), "startup")
 	defer bar.Finish()
 	samples := map[string][]sample{}
-	trivial := map[string][]time.Duration{}
+	trivial := map[string][]sample{}
 	// One unrecorded run each first: page cache, the daemon's lazy paths.
 	for _, s := range systems {
 		if _, _, err := s.run(ctx); err != nil {
@@ -178,12 +178,17 @@ func (b *Bench) Startup(ctx context.Context) error {
 			continue
 		}
 		ser := report.Series{System: s.name}
-		var lib, first, exit, whole []time.Duration
+		var lib, first, exit, whole, triv []time.Duration
+		var run, tail, trivRun, trivTail []time.Duration // uaaf: where the time goes
 		for _, x := range samples[s.name] {
 			first, exit, whole = append(first, x.first), append(exit, x.exit), append(whole, x.whole)
+			run, tail = append(run, x.run), append(tail, x.whole-x.exit)
 			if x.libLoad > 0 {
 				lib = append(lib, x.libLoad)
 			}
+		}
+		for _, x := range trivial[s.name] {
+			triv, trivRun, trivTail = append(triv, x.whole), append(trivRun, x.run), append(trivTail, x.whole-x.exit)
 		}
 		if s.name == SysUAAF {
 			lib = libLoads
@@ -191,16 +196,33 @@ func (b *Bench) Startup(ctx context.Context) error {
 		for _, c := range []struct {
 			cat  int
 			vals []time.Duration
-		}{{catLibLoad, lib}, {catFirst, first}, {catExit, exit}, {catWhole, whole}, {catTrivial, trivial[s.name]}} {
+		}{{catLibLoad, lib}, {catFirst, first}, {catExit, exit}, {catWhole, whole}, {catTrivial, triv}} {
 			if err := add(&ser, s.name, c.cat, ms(c.vals)); err != nil {
 				return err
+			}
+		}
+		if s.name == SysUAAF {
+			// Not plotted: the guest's own run and what the reply waits
+			// for after the exit (the session's teardown, HTTP).
+			for _, x := range []struct {
+				metric string
+				vals   []time.Duration
+			}{
+				{"demo: guest run (timings.run)", run}, {"demo: reply after the exit (round trip − timings.total)", tail},
+				{"trivial: guest run (timings.run)", trivRun}, {"trivial: reply after the exit (round trip − timings.total)", trivTail},
+			} {
+				pt, err := point(0, ms(x.vals))
+				if err != nil {
+					return err
+				}
+				st = append(st, report.Stat{System: s.name, Metric: x.metric, Unit: "ms", N: pt.N, Median: pt.Y, P99: pt.P99})
 			}
 		}
 		p.Series = append(p.Series, ser)
 		startMs[s.name] = ms(first)
 		b.recordSamples(s.name, keyStartSamples, ms(first))
 		b.recordSamples(s.name, keyColdRun, ms(exit))
-		b.recordSamples(s.name, keyTrivial, ms(trivial[s.name]))
+		b.recordSamples(s.name, keyTrivial, ms(triv))
 		if len(lib) > 0 {
 			b.recordSamples(s.name, keyLibLoad, ms(lib))
 		}

@@ -41,6 +41,7 @@ type sample struct {
 	first   time.Duration // → first instruction (uaaf: timings.start; a process: its first console byte)
 	exit    time.Duration // → exit status known (uaaf: timings.total; a process: reaped)
 	whole   time.Duration // request → result back (uaaf: the client's round trip; a process: = exit)
+	run     time.Duration // uaaf: the guest's run, first instruction → halt (timings.run); else 0
 }
 
 // daemonArgs are the `uaaf serve` flags of every benchmark daemon: room
@@ -130,7 +131,7 @@ func invokeSample(ctx context.Context, c *client.Client, req api.Invoke, want ba
 	if r.Timings.StartNs <= 0 || r.Timings.TotalNs <= 0 {
 		return sample{}, &baseline.RunError{Cmd: []string{"uaaf", "invoke", req.Image}, Status: r.State, Reason: fmt.Sprintf("timings without start or total: %+v", r.Timings)}
 	}
-	return sample{first: time.Duration(r.Timings.StartNs), exit: time.Duration(r.Timings.TotalNs), whole: whole}, nil
+	return sample{first: time.Duration(r.Timings.StartNs), exit: time.Duration(r.Timings.TotalNs), whole: whole, run: time.Duration(r.Timings.RunNs)}, nil
 }
 
 // isolatedArgv is `uaaf run` of image with the four libraries loaded from
@@ -190,6 +191,7 @@ func parseRunStats(stderr []byte) (time.Duration, error) {
 type fleet interface {
 	grow(ctx context.Context, k int) error
 	pss(ctx context.Context) (uint64, error)
+	check(ctx context.Context) error // every instance still live
 	close() error
 }
 
@@ -370,6 +372,15 @@ func (f *groupFleet) pss(context.Context) (uint64, error) {
 	return total, nil
 }
 
+func (f *groupFleet) check(context.Context) error {
+	for _, g := range f.groups {
+		if err := g.Check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *groupFleet) pids() []int {
 	var pids []int
 	for _, g := range f.groups {
@@ -417,6 +428,15 @@ func (f *runcFleet) pss(ctx context.Context) (uint64, error) {
 		total += p
 	}
 	return total, nil
+}
+
+func (f *runcFleet) check(ctx context.Context) error {
+	for _, c := range f.sets {
+		if err := c.Check(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cgroupMemory is the memory charged to the containers' cgroups: Pss
