@@ -205,7 +205,7 @@ func (b *Bench) checks() []report.Check {
 	default:
 		cl, _ := b.value(SysUAAF, keyRateBestC)
 		c.Value = u / o
-		c.Basis = fmt.Sprintf("uaaf %.0f inv/s (%d clients) / %s %.0f inv/s (1 client)", u, int(cl), thrSys, o)
+		c.Basis = fmt.Sprintf("uaaf %.0f inv/s (%s) / %s %.0f inv/s (1 client)", u, clientsText(int(cl)), thrSys, o)
 	}
 	add(c)
 	return out

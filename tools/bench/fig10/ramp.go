@@ -13,20 +13,25 @@ import (
 
 // Keys of Bench.measured written by the ramp.
 const (
-	keyMaxN       = "max live"          // the largest number of live instances measured
-	keyPssAtMax   = "pss at max MiB"    // total Pss with keyMaxN live
-	keySlope      = "fit slope KiB"     // least-squares Pss per instance
-	keyIntercept  = "fit intercept KiB" // … and at zero instances
-	keyMarginal   = "marginal KiB"      // Pss per instance between the last two steps
-	keyIdleRSS    = "idle daemon RSS MiB"
-	keyIdlePss    = "idle daemon Pss MiB"
-	keyTextOnce   = "library text once KiB"
-	keyTextMapped = "library text mapped KiB"
-	keyScaleFirst = "scale at 1"   // samples (ms) of start latency with 1 live
-	keyScaleLast  = "scale at max" // … with keyMaxN live
-	keyScaleMaxN  = "scale max live"
-	keyThreads    = "daemon threads at max"
+	keyMaxN        = "max live"          // the largest number of live instances measured
+	keyPssAtMax    = "pss at max MiB"    // total Pss with keyMaxN live
+	keySlope       = "fit slope KiB"     // least-squares Pss per instance
+	keyIntercept   = "fit intercept KiB" // … and at zero instances
+	keyMarginal    = "marginal KiB"      // Pss per instance between the last two steps
+	keyIdleRSS     = "idle daemon RSS MiB"
+	keyIdlePss     = "idle daemon Pss MiB"
+	keyTextOnce    = "library text once KiB"
+	keyTextMapped  = "library text mapped KiB"
+	keyScaleFirst  = "scale at 1"   // samples (ms) of start latency with 1 live
+	keyScaleLast   = "scale at max" // … with keyMaxN live
+	keyScaleMaxN   = "scale max live"
+	keyThreads     = "daemon threads at max"
+	keyBringUp     = "bring-up ms per instance, last step"
+	keyBringUpFrom = "bring-up last step from"
 )
+
+// endProbes multiplies Config.Probes at the first and last steps.
+const endProbes = 3
 
 // rampSystem is one system's fleet and its start probe.
 type rampSystem struct {
@@ -130,10 +135,13 @@ func (b *Bench) ramp(ctx context.Context, scale, memory bool) error {
 	systems := b.rampSystems()
 	total := 0
 	for _, s := range systems {
-		for range s.steps {
+		for i := range s.steps {
 			total++
 			if scale {
 				total += b.cfg.Probes
+				if i == 0 || i == len(s.steps)-1 {
+					total += (endProbes - 1) * b.cfg.Probes
+				}
 			}
 		}
 	}
@@ -215,6 +223,7 @@ func (b *Bench) ramp(ctx context.Context, scale, memory bool) error {
 				{keyIdleRSS, "idle daemon RSS (libraries preloaded, pool full)", "MiB"},
 				{keyIdlePss, "idle daemon Pss", "MiB"},
 				{keyThreads, fmt.Sprintf("daemon threads with %d live", n), "threads"},
+				{keyBringUp, fmt.Sprintf("time to bring one more instance up, from %d to %d live", int(b.measured[sys.name][keyBringUpFrom]), n), "ms"},
 			} {
 				if v, ok := b.value(sys.name, k.key); ok {
 					mst = append(mst, report.Stat{System: sys.name, Metric: k.metric, Unit: k.unit, N: 1, Median: v})
@@ -248,13 +257,20 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 		}
 	}()
 	res.scale.System, res.memory.System = sys.name, sys.name
+	prev := 0
 	for i, k := range sys.steps {
 		bar.Describe(fmt.Sprintf("%s: %d live", sys.name, k))
 		t0 := time.Now()
 		if err := f.grow(ctx, k); err != nil {
 			return res, fmt.Errorf("bringing up %d live instances: %w", k, err)
 		}
-		b.log("%s: %d live after %.1f s", sys.name, k, time.Since(t0).Seconds())
+		grew := time.Since(t0)
+		b.log("%s: %d live after %.1f s", sys.name, k, grew.Seconds())
+		if i == len(sys.steps)-1 && k > prev {
+			b.record(sys.name, keyBringUp, float64(grew)/float64(time.Millisecond)/float64(k-prev))
+			b.record(sys.name, keyBringUpFrom, float64(prev))
+		}
+		prev = k
 		bar.Add(1)
 		if memory {
 			pss, err := f.pss(ctx)
@@ -295,8 +311,14 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 		if !scale {
 			continue
 		}
-		vals := make([]float64, 0, b.cfg.Probes)
-		for range b.cfg.Probes {
+		// The goal compares p99 at the first and the last step: more
+		// samples there (a p99 of 100 is nearly the maximum).
+		probes := b.cfg.Probes
+		if i == 0 || i == len(sys.steps)-1 {
+			probes *= endProbes
+		}
+		vals := make([]float64, 0, probes)
+		for range probes {
 			d, err := probe(ctx)
 			if err != nil {
 				return res, fmt.Errorf("start probe with %d live: %w", k, err)

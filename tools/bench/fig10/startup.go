@@ -179,9 +179,10 @@ func (b *Bench) Startup(ctx context.Context) error {
 		}
 		ser := report.Series{System: s.name}
 		var lib, first, exit, whole, triv []time.Duration
-		var run, tail, trivRun, trivTail []time.Duration // uaaf: where the time goes
+		var bind, boot, run, tail, trivRun, trivTail []time.Duration // uaaf: where the time goes
 		for _, x := range samples[s.name] {
 			first, exit, whole = append(first, x.first), append(exit, x.exit), append(whole, x.whole)
+			bind, boot = append(bind, x.bind), append(boot, x.boot)
 			run, tail = append(run, x.run), append(tail, x.whole-x.exit)
 			if x.libLoad > 0 {
 				lib = append(lib, x.libLoad)
@@ -208,6 +209,7 @@ func (b *Bench) Startup(ctx context.Context) error {
 				metric string
 				vals   []time.Duration
 			}{
+				{"demo: bind (timings.bind)", bind}, {"demo: boot (timings.boot)", boot},
 				{"demo: guest run (timings.run)", run}, {"demo: reply after the exit (round trip − timings.total)", tail},
 				{"trivial: guest run (timings.run)", trivRun}, {"trivial: reply after the exit (round trip − timings.total)", trivTail},
 			} {

@@ -42,6 +42,8 @@ type sample struct {
 	exit    time.Duration // → exit status known (uaaf: timings.total; a process: reaped)
 	whole   time.Duration // request → result back (uaaf: the client's round trip; a process: = exit)
 	run     time.Duration // uaaf: the guest's run, first instruction → halt (timings.run); else 0
+	bind    time.Duration // uaaf: timings.bind (libraries referenced, memory mapped, VM from the pool)
+	boot    time.Duration // uaaf: timings.boot (vCPU state set, to the first instruction)
 }
 
 // daemonArgs are the `uaaf serve` flags of every benchmark daemon: room
@@ -131,7 +133,8 @@ func invokeSample(ctx context.Context, c *client.Client, req api.Invoke, want ba
 	if r.Timings.StartNs <= 0 || r.Timings.TotalNs <= 0 {
 		return sample{}, &baseline.RunError{Cmd: []string{"uaaf", "invoke", req.Image}, Status: r.State, Reason: fmt.Sprintf("timings without start or total: %+v", r.Timings)}
 	}
-	return sample{first: time.Duration(r.Timings.StartNs), exit: time.Duration(r.Timings.TotalNs), whole: whole, run: time.Duration(r.Timings.RunNs)}, nil
+	return sample{first: time.Duration(r.Timings.StartNs), exit: time.Duration(r.Timings.TotalNs), whole: whole, run: time.Duration(r.Timings.RunNs),
+		bind: time.Duration(r.Timings.BindNs), boot: time.Duration(r.Timings.BootNs)}, nil
 }
 
 // isolatedArgv is `uaaf run` of image with the four libraries loaded from

@@ -91,7 +91,7 @@ func (b *Bench) Throughput(ctx context.Context) error {
 				break
 			}
 			ser.Points = append(ser.Points, report.Point{X: float64(c), Y: rate, N: b.cfg.Invocations})
-			st = append(st, report.Stat{System: s.name, Metric: fmt.Sprintf("throughput, %d clients", c), Unit: "inv/s", N: b.cfg.Invocations, Median: rate})
+			st = append(st, report.Stat{System: s.name, Metric: "throughput, " + clientsText(c), Unit: "inv/s", N: b.cfg.Invocations, Median: rate})
 		}
 		if !ok {
 			continue
@@ -108,7 +108,7 @@ func (b *Bench) Throughput(ctx context.Context) error {
 			if v, ok := b.value(den, keyRate1); ok && v > 0 {
 				c, _ := b.value(SysUAAF, keyRateBestC)
 				b.sum.Ratios = append(b.sum.Ratios, report.Ratio{Panel: "throughput", Metric: "trivial invocations/s",
-					Numerator: fmt.Sprintf("uaaf, %d clients", int(c)), Denominator: den + ", back to back", Stat: "rate", Value: u / v})
+					Numerator: "uaaf, " + clientsText(int(c)), Denominator: den + ", back to back", Stat: "rate", Value: u / v})
 			}
 		}
 	}
@@ -165,6 +165,14 @@ func (b *Bench) rate(ctx context.Context, run func(context.Context) error, c int
 		return 0, first
 	}
 	return float64(n) / elapsed.Seconds(), nil
+}
+
+// clientsText is "1 client" or "N clients".
+func clientsText(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }
 
 func cmpFloat(a, b float64) int {
