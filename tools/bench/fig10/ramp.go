@@ -27,6 +27,8 @@ const (
 	keyScaleMaxN   = "scale max live"
 	keyThreads     = "daemon threads at max"
 	keyBringUp     = "bring-up ms per instance, last step"
+	keyPairedLast  = "interleaved at max" // samples (ms) with keyMaxN live, interleaved with…
+	keyPaired1     = "interleaved at 1"   // … samples from a second daemon with 1 live
 	keyBringUpFrom = "bring-up last step from"
 )
 
@@ -142,6 +144,9 @@ func (b *Bench) ramp(ctx context.Context, scale, memory bool) error {
 				if i == 0 || i == len(s.steps)-1 {
 					total += (endProbes - 1) * b.cfg.Probes
 				}
+				if s.name == SysUAAF && i > 0 && i == len(s.steps)-1 {
+					total += endProbes * b.cfg.Probes
+				}
 			}
 		}
 	}
@@ -153,6 +158,7 @@ func (b *Bench) ramp(ctx context.Context, scale, memory bool) error {
 		X: report.Axis{Label: "live instances"}, Y: report.Axis{Label: "start latency", Unit: "ms"},
 		Notes: []string{
 			"uaaf: timings.start of a demo session (4 preloaded imports) invoked through the daemon while N idle sessions (each holding an instance of the 4 libraries) are live in it.",
+			"uaaf at the largest N also gets interleaved probes: a second daemon with 1 idle session is started and probes alternate between the two, so that load from elsewhere on the machine hits both alike (summary: \"interleaved\").",
 			"uaaf-isolated: fork → first console byte of a cold `uaaf run --lib ×4 demo` while N `uaaf run --lib ×4 idle` processes are live; solo5-hvt: of the hello guest while N solo5-hvt processes of the pause guest are live; runc: of the function while N containers of its waiting variant are live.",
 		},
 	}
@@ -183,6 +189,19 @@ func (b *Bench) ramp(ctx context.Context, scale, memory bool) error {
 			b.record(sys.name, keyScaleMaxN, float64(n))
 			for _, pt := range []report.Point{res.scale.Points[0], res.scale.Points[len(res.scale.Points)-1]} {
 				sst = append(sst, report.Stat{System: sys.name, Metric: fmt.Sprintf("start with %d live", int(pt.X)), Unit: "ms", N: pt.N, Median: pt.Y, P99: pt.P99})
+			}
+			if a, c := b.samples[sys.name][keyPairedLast], b.samples[sys.name][keyPaired1]; len(a) > 0 && len(c) > 0 {
+				pa, _ := stats.Percentile(a, 0.99)
+				pc, _ := stats.Percentile(c, 0.99)
+				ma, _ := stats.Median(a)
+				mc, _ := stats.Median(c)
+				sst = append(sst,
+					report.Stat{System: sys.name, Metric: fmt.Sprintf("start with %d live, interleaved with a second daemon's", n), Unit: "ms", N: len(a), Median: ma, P99: pa},
+					report.Stat{System: sys.name, Metric: "start with 1 live in the second daemon, interleaved", Unit: "ms", N: len(c), Median: mc, P99: pc})
+				if pc > 0 {
+					b.sum.Ratios = append(b.sum.Ratios, report.Ratio{Panel: "scale", Metric: "start latency, interleaved",
+						Numerator: fmt.Sprintf("%s at %d live", sys.name, n), Denominator: sys.name + " at 1 live (second daemon)", Stat: "p99", Value: pa / pc})
+				}
 			}
 			p1, pN := res.scale.Points[0].P99, res.scale.Points[len(res.scale.Points)-1].P99
 			if p1 > 0 {
@@ -340,6 +359,52 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 		if err := f.check(ctx); err != nil {
 			return res, fmt.Errorf("after probes with %d live: %w", k, err)
 		}
+		if sys.name == SysUAAF && i == len(sys.steps)-1 && i > 0 {
+			if err := b.pairedProbes(ctx, probe, k, bar); err != nil {
+				return res, fmt.Errorf("interleaved probes: %w", err)
+			}
+		}
 	}
 	return res, nil
+}
+
+// pairedProbes measures the start latency with n sessions live against one
+// live, interleaved so that whatever else the machine does hits both
+// alike: a second daemon is started with one idle session, and probes
+// alternate between it and the daemon under test (probe), which has n
+// live.
+func (b *Bench) pairedProbes(ctx context.Context, probe func(context.Context) (time.Duration, error), n int, bar *report.Progress) error {
+	bar.Describe(fmt.Sprintf("uaaf: %d live vs 1, interleaved", n))
+	small, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
+	if err != nil {
+		return err
+	}
+	defer small.Close()
+	one := &uaafFleet{d: small}
+	defer one.close()
+	if err := one.grow(ctx, 1); err != nil {
+		return err
+	}
+	var atN, at1 []float64
+	for i := range endProbes * b.cfg.Probes {
+		for j := range 2 {
+			if (i+j)%2 == 0 {
+				d, err := probe(ctx)
+				if err != nil {
+					return err
+				}
+				atN = append(atN, float64(d)/float64(time.Millisecond))
+			} else {
+				s, err := invokeSample(ctx, small.Client, api.Invoke{Image: "demo"}, expectDemo)
+				if err != nil {
+					return err
+				}
+				at1 = append(at1, float64(s.first)/float64(time.Millisecond))
+			}
+		}
+		bar.Add(1)
+	}
+	b.recordSamples(SysUAAF, keyPairedLast, atN)
+	b.recordSamples(SysUAAF, keyPaired1, at1)
+	return one.check(ctx)
 }
