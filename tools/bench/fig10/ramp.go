@@ -44,6 +44,18 @@ type rampSystem struct {
 	open func(ctx context.Context) (fleet, func(context.Context) (time.Duration, error), func() error, error)
 	// pids returns the processes whose library text is counted (nil: none).
 	pids func(fleet) []int
+	// phases, when set, collects the start phases of the probes (uaaf).
+	phases *phaseLog
+}
+
+// phaseLog holds the bind and boot phases (ms) of the probes of one step.
+type phaseLog struct{ bind, boot []float64 }
+
+func (p *phaseLog) add(s sample) {
+	if p != nil {
+		p.bind = append(p.bind, float64(s.bind)/float64(time.Millisecond))
+		p.boot = append(p.boot, float64(s.boot)/float64(time.Millisecond))
+	}
 }
 
 // Scale measures panel (b): start latency (p50, p99) while 1, 2, 5, … up
@@ -62,7 +74,8 @@ func (b *Bench) rampSystems() []rampSystem {
 	procSteps := Steps(b.cfg.maxProcesses())
 	if b.has(SysUAAF) {
 		var d *served.Daemon
-		out = append(out, rampSystem{name: SysUAAF, steps: Steps(b.cfg.MaxInstances),
+		phases := &phaseLog{}
+		out = append(out, rampSystem{name: SysUAAF, steps: Steps(b.cfg.MaxInstances), phases: phases,
 			open: func(ctx context.Context) (fleet, func(context.Context) (time.Duration, error), func() error, error) {
 				var err error
 				if d, err = startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im); err != nil {
@@ -76,6 +89,9 @@ func (b *Bench) rampSystems() []rampSystem {
 				}
 				probe := func(ctx context.Context) (time.Duration, error) {
 					s, err := invokeSample(ctx, d.Client, api.Invoke{Image: "demo"}, expectDemo)
+					if err == nil {
+						phases.add(s)
+					}
 					return s.first, err
 				}
 				return &uaafFleet{d: d}, probe, d.Close, nil
@@ -201,6 +217,20 @@ func (b *Bench) ramp(ctx context.Context, scale, memory bool) error {
 				if pc > 0 {
 					b.sum.Ratios = append(b.sum.Ratios, report.Ratio{Panel: "scale", Metric: "start latency, interleaved",
 						Numerator: fmt.Sprintf("%s at %d live", sys.name, n), Denominator: sys.name + " at 1 live (second daemon)", Stat: "p99", Value: pa / pc})
+				}
+			}
+			// Where the start goes at both ends (uaaf's timings).
+			for _, k := range []int{res.ks[0], n} {
+				for _, ph := range []string{"bind", "boot"} {
+					xs := b.samples[sys.name][fmt.Sprintf("%s with %d live", ph, k)]
+					if len(xs) == 0 {
+						continue
+					}
+					pt, err := point(0, xs)
+					if err != nil {
+						return err
+					}
+					sst = append(sst, report.Stat{System: sys.name, Metric: fmt.Sprintf("start phase %s (timings.%s) with %d live", ph, ph, k), Unit: "ms", N: pt.N, Median: pt.Y, P99: pt.P99})
 				}
 			}
 			p1, pN := res.scale.Points[0].P99, res.scale.Points[len(res.scale.Points)-1].P99
@@ -336,6 +366,9 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 		if i == 0 || i == len(sys.steps)-1 {
 			probes *= endProbes
 		}
+		if sys.phases != nil {
+			*sys.phases = phaseLog{}
+		}
 		vals := make([]float64, 0, probes)
 		for range probes {
 			d, err := probe(ctx)
@@ -354,6 +387,10 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 			res.first = vals
 		}
 		res.last = vals
+		if sys.phases != nil && (i == 0 || i == len(sys.steps)-1) {
+			b.recordSamples(sys.name, fmt.Sprintf("bind with %d live", k), sys.phases.bind)
+			b.recordSamples(sys.name, fmt.Sprintf("boot with %d live", k), sys.phases.boot)
+		}
 		// The probes' sessions and processes are gone; the fleet must
 		// still be whole.
 		if err := f.check(ctx); err != nil {
