@@ -84,7 +84,8 @@ func TestStartFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := filepath.Glob(filepath.Join(os.TempDir(), "uaaf-bench-serve-*"))
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp) // where Start makes its directory
 			d, err := Start(context.Background(), Options{Binary: tc.binary, ReadyTimeout: 10 * time.Second})
 			if err == nil {
 				d.Close()
@@ -93,9 +94,8 @@ func TestStartFailures(t *testing.T) {
 			if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), tc.inErr) {
 				t.Errorf("error %v, want ErrStart containing %q", err, tc.inErr)
 			}
-			after, _ := filepath.Glob(filepath.Join(os.TempDir(), "uaaf-bench-serve-*"))
-			if len(after) > len(before) {
-				t.Errorf("directories left behind: %v", after)
+			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+				t.Errorf("left behind in TMPDIR: %v", left)
 			}
 		})
 	}
