@@ -33,7 +33,7 @@ func newRegistry(b *testing.B, names ...string) *libvm.Registry {
 
 // BenchmarkCall measures a round trip into a trivial library function
 // (testfns.nop) on the exit backend, timed by the guest's own clock, against
-// a plain hvt hypercall (WALLTIME) measured the same way in the same run
+// a plain hvt hypercall (a PUTS of 0 bytes) measured the same way in the same run
 // (see MeasureCalls).
 //
 // Metrics: ns/call and ns/hypercall (guest-measured), x-hypercall (their

@@ -23,7 +23,7 @@ import (
 type CallResult struct {
 	N              int     `json:"n"`
 	CallNs         float64 `json:"ns_per_call"`      // guest-measured round trip of a call
-	HypercallNs    float64 `json:"ns_per_hypercall"` // guest-measured WALLTIME hypercall
+	HypercallNs    float64 `json:"ns_per_hypercall"` // guest-measured plain hypercall (PUTS of 0 bytes)
 	XHypercall     float64 `json:"x_hypercall"`      // CallNs / HypercallNs
 	ExitsPerCall   float64 `json:"exits_per_call"`   // monitor-side: switch + callee return
 	Traced         bool    `json:"traced"`           // the kernel-side counts below are valid
@@ -77,7 +77,7 @@ const (
 )
 
 // MeasureCalls measures n calls of testfns.nop made by the callbench
-// session image, against n WALLTIME hypercalls from the same image, on the
+// session image, against n plain hypercalls (PUTS of 0 bytes) from the same image, on the
 // exit backend. reg must be able to provide "testfns". With a Counter of
 // EventEmulateInsn and EventUserspaceExit it adds the kernel's counts, per
 // operation, from the difference between runs of n and 2n (which cancels

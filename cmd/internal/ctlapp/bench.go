@@ -1,177 +1,222 @@
 package ctlapp
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
-	"time"
+	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/uaaf/uaaf/cmd/internal/datadir"
-	"github.com/uaaf/uaaf/libfuncs"
-	"github.com/uaaf/uaaf/libfuncs/libvm"
-	"github.com/uaaf/uaaf/tools/bench"
+	"github.com/uaaf/uaaf/tools/bench/fig10"
+	"github.com/uaaf/uaaf/tools/bench/report"
 )
 
-// benchCommand is `uaaf bench`: the startup and call microbenchmarks, each
-// against a baseline measured in the same run. No pass/fail: numbers only.
+// benchPanels are the `uaaf bench` subcommands that run panels, with what
+// each measures.
+var benchPanels = []struct{ name, usage string }{
+	{"fig10", "every panel: startup, scale, memory, throughput, call (Figure 10 of the UaaF paper and the daemon's goals)"},
+	{"startup", "cold start per phase: library load, start → first instruction, → exit, whole and trivial invocation"},
+	{"scale", "start latency (p50, p99) while 1, 2, 5, … N instances are live"},
+	{"memory", "total Pss against live instances, and KiB per instance, per system"},
+	{"throughput", "trivial invocations per second, back to back and with several clients"},
+	{"call", "library call round trip through the daemon vs a plain hypercall: time, VM exits, emulated instructions"},
+}
+
+// benchCommand is `uaaf bench`: the benchmarks, each against baselines
+// measured in the same run, through a real `uaaf serve` started for it.
 func benchCommand() *cli.Command {
-	dirs := []cli.Flag{
-		&cli.StringFlag{Name: "guest-dir", Usage: "`DIR` of the benchmark sessions (callbench.hvt, demo.hvt)", DefaultText: datadirDefault("guest", "guest/build")},
-		&cli.StringFlag{Name: "lib-dir", Usage: "`DIR` of the library images", DefaultText: datadirDefault("lib", "libfuncs/build")},
-		&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
-	}
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "bench",
-		Usage: "microbenchmarks: call round trip, session start, cold run (ratios against baselines measured in the same run)",
-		Description: `The images the benchmarks run are found next to uaaf: under
-PREFIX/share/uaaf when it is installed (make install), in the source tree
-when it runs from the tree's bin/, or under $UAAF_DATA_DIR (lib/, guest/)
-when that is set; --guest-dir and --lib-dir override.`,
-		Subcommands: []*cli.Command{
-			{
-				Name:  "call",
-				Usage: "a call into a trivial library function vs a plain hypercall, exits and guest instructions per call",
-				Flags: append([]cli.Flag{&cli.IntFlag{Name: "n", Value: 1000, Usage: "calls per measurement"}}, dirs...),
-				Action: func(c *cli.Context) error {
-					if c.Int("n") < 1 {
-						return fmt.Errorf("-n must be at least 1")
-					}
-					guest, err := benchImage(c, "guest-dir", "callbench.hvt")
-					if err != nil {
-						return err
-					}
-					lib, err := benchImage(c, "lib-dir", "testfns.hvt")
-					if err != nil {
-						return err
-					}
-					reg := libvm.NewRegistry(libvm.Config{Console: io.Discard},
-						libfuncs.Config[*libvm.Library]{Paths: []string{filepath.Dir(lib)}})
-					defer reg.Close()
-					// Kernel-side counts need eBPF; the test benchmark
-					// (go test -bench Call ./tools/bench) has them. The uaaf
-					// binary stays free of the eBPF library.
-					r, err := bench.MeasureCalls(reg, guest, c.Int("n"), nil)
-					if err != nil {
-						return err
-					}
-					if c.Bool("json") {
-						return json.NewEncoder(c.App.Writer).Encode(r)
-					}
-					w := c.App.Writer
-					printf(w, "call (exit backend), %d calls:  %.0f ns/call, %.0f ns/hypercall, %.2fx a hypercall\n", r.N, r.CallNs, r.HypercallNs, r.XHypercall)
-					printf(w, "exits per call:                %.2f (monitor)", r.ExitsPerCall)
-					if r.Traced {
-						printf(w, ", %.2f (kernel)\nemulated guest instructions:   %.1f per call, %.1f per hypercall\n", r.KernelExits, r.InsnsCall, r.InsnsHypercall)
-					} else {
-						printf(w, "\nkernel-side counts (eBPF):     in uaaf's source tree, go test -run='^$' -bench=Call ./tools/bench\n")
-					}
-					return nil
-				},
-			},
-			{
-				Name:  "start",
-				Usage: "start of a session importing four preloaded functions vs a cold start loading them from disk",
-				Flags: append([]cli.Flag{&cli.IntFlag{Name: "rounds", Value: 10, Usage: "rounds (medians are reported)"}}, dirs...),
-				Action: func(c *cli.Context) error {
-					if c.Int("rounds") < 1 {
-						return fmt.Errorf("--rounds must be at least 1")
-					}
-					libs := map[string]string{}
-					for _, l := range []string{"base64", "sha256", "crc32", "sort"} {
-						p, err := benchImage(c, "lib-dir", l+".hvt")
-						if err != nil {
-							return err
-						}
-						libs[l] = p
-					}
-					demo, err := benchImage(c, "guest-dir", "demo.hvt")
-					if err != nil {
-						return err
-					}
-					r, err := bench.MeasureStart(demo, libs, c.Int("rounds"))
-					if err != nil {
-						return err
-					}
-					if c.Bool("json") {
-						return json.NewEncoder(c.App.Writer).Encode(r)
-					}
-					w := c.App.Writer
-					printf(w, "session start (4 preloaded functions), median of %d:\n", r.Rounds)
-					printf(w, "  to first instruction: %8.3f ms warm, %8.3f ms cold: %.3fx\n", r.WarmFirst.Seconds()*1e3, r.ColdFirst.Seconds()*1e3, r.XColdFirst)
-					printf(w, "  to halt:              %8.3f ms warm, %8.3f ms cold: %.3fx\n", r.WarmHalt.Seconds()*1e3, r.ColdHalt.Seconds()*1e3, r.XColdHalt)
-					return nil
-				},
-			},
-			{
-				Name:      "cold",
-				Usage:     "cold `uaaf run` of an image vs solo5-hvt running it, alternating",
-				ArgsUsage: "IMAGE [ARGS...]",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "solo5-hvt", Usage: "path of Solo5's solo5-hvt (required)", Required: true},
-					&cli.IntFlag{Name: "rounds", Value: 30, Usage: "runs of each"},
-					&cli.IntFlag{Name: "mem", Value: 512, Usage: "--mem for both, MiB"},
-				},
-				Action: func(c *cli.Context) error {
-					if c.NArg() < 1 {
-						return fmt.Errorf("bench cold needs an IMAGE (see uaaf bench cold --help)")
-					}
-					self, err := os.Executable()
-					if err != nil {
-						return err
-					}
-					args := append([]string{fmt.Sprintf("--mem=%d", c.Int("mem"))}, c.Args().Slice()...)
-					var u, s []time.Duration
-					for i := 0; i < c.Int("rounds"); i++ {
-						// Alternate which goes first, so drift hits both.
-						order := []bool{i%2 == 0, i%2 != 0}
-						for _, uaafFirst := range order {
-							if uaafFirst {
-								d, err := timeRun(self, append([]string{"run"}, args...))
-								if err != nil {
-									return err
-								}
-								u = append(u, d)
-							} else {
-								d, err := timeRun(c.String("solo5-hvt"), args)
-								if err != nil {
-									return err
-								}
-								s = append(s, d)
-							}
-						}
-					}
-					mu, msolo := bench.Median(u), bench.Median(s)
-					printf(c.App.Writer, "cold run, median of %d: uaaf %.2f ms, solo5-hvt %.2f ms: %.3fx\n",
-						len(u), mu.Seconds()*1e3, msolo.Seconds()*1e3, float64(mu)/float64(msolo))
-					return nil
-				},
-			},
-		},
+		Usage: "benchmarks through a real daemon against baselines measured in the same run: fig10, startup, scale, memory, throughput, call, ab",
+		Description: `Each panel writes DIR/<panel>.csv and DIR/<panel>.png, and the run writes
+DIR/summary.json and DIR/summary.md (machine, versions, medians, p99, ratios,
+the issues' goals met or not, what was skipped or failed and why).
+
+uaaf is measured the way it is used: the benchmark starts "uaaf serve" (the
+uaaf binary next to this one, or --uaaf) on a private socket and drives it with
+the Go client. The baselines: uaaf-isolated (one cold "uaaf run" per instance,
+each with private copies of its libraries), solo5-hvt (--solo5-hvt), runc (from
+$PATH unless --no-runc). Every run is checked; a failed baseline is reported as
+failed (exit status 1), never turned into a ratio. The images are uaaf's own
+($UAAF_DATA_DIR, the installed ones, or the source tree's), unless --guest-dir
+and --lib-dir say otherwise.`,
+	}
+	for _, p := range benchPanels {
+		cmd.Subcommands = append(cmd.Subcommands, &cli.Command{
+			Name: p.name, Usage: p.usage, Flags: benchFlags(), Action: runPanel(p.name),
+		})
+	}
+	cmd.Subcommands = append(cmd.Subcommands, &cli.Command{
+		Name:      "ab",
+		Usage:     "compare two uaaf builds on one panel, in rotating order: the ratio new/old with a confidence interval",
+		ArgsUsage: "OLD_UAAF NEW_UAAF",
+		Flags: append(benchFlags(),
+			&cli.StringFlag{Name: "panel", Value: "startup", Usage: "what to compare: " + strings.Join(fig10.ABPanels, ", ")},
+			&cli.IntFlag{Name: "ab-rounds", Value: 10, Usage: "rounds (a daemon of each build per round)"},
+		),
+		Action: runAB,
+	})
+	return cmd
+}
+
+func benchFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "out", Value: "bench-results", Usage: "`DIR` for the CSVs, PNGs and summary"},
+		&cli.BoolFlag{Name: "quick", Usage: "a short run: 100 instances at most, fewer rounds (under 5 minutes)"},
+		&cli.IntFlag{Name: "max-instances", Usage: "live instances at most (default 1000; --quick 100)"},
+		&cli.IntFlag{Name: "max-processes", Usage: "live instances at most for the one-process-per-instance systems (default: --max-instances); comparisons beyond use their fitted line"},
+		&cli.StringFlag{Name: "solo5-hvt", Usage: "Solo5's solo5-hvt tender, `PATH` (built from Solo5's source); without it solo5-hvt is skipped"},
+		&cli.StringFlag{Name: "runc", Usage: "runc `PATH` (default: runc in $PATH)"},
+		&cli.BoolFlag{Name: "no-runc", Usage: "leave the runc baseline out"},
+		&cli.StringFlag{Name: "uaaf", Usage: "the uaaf binary to measure, `PATH` (default: uaaf next to this binary)"},
+		&cli.StringFlag{Name: "guest-dir", Usage: "`DIR` of the session and test images (demo, idle, hello, pause, callbench)", DefaultText: datadirDefault("guest", "guest/build")},
+		&cli.StringFlag{Name: "lib-dir", Usage: "`DIR` of the library images (base64, sha256, crc32, sort, testfns)", DefaultText: datadirDefault("lib", "libfuncs/build")},
+		&cli.IntFlag{Name: "rounds", Usage: "cold starts per system in startup (default 40; --quick 12)"},
+		&cli.IntFlag{Name: "probes", Usage: "start samples per step in scale (default 100; --quick 25)"},
+		&cli.IntFlag{Name: "invocations", Usage: "invocations per system and client count in throughput (default 300; --quick 100)"},
+		&cli.IntFlag{Name: "concurrency", Usage: "clients at once in throughput (default 2 × CPUs)"},
+		&cli.IntFlag{Name: "calls", Usage: "calls per callbench run (default 2000; --quick 1000)"},
+		&cli.IntFlag{Name: "mem", Value: 8, Usage: "guest memory of every session and process, `MiB`"},
+		&cli.BoolFlag{Name: "verbose", Usage: "say what is happening on stderr (one line per stage)"},
 	}
 }
 
-// benchImage is the path of image name in the directory flag dirFlag
-// (guest-dir or lib-dir) gives, by default the one package datadir finds;
-// an error says which flag to use.
-func benchImage(c *cli.Context, dirFlag, name string) (string, error) {
-	dir := c.String(dirFlag)
-	if dir == "" {
+// benchConfig turns the flags into a configuration.
+func benchConfig(c *cli.Context) (fig10.Config, error) {
+	cfg := fig10.Defaults(c.Bool("quick"))
+	cfg.GuestDir, cfg.LibDir, cfg.MemMiB = c.String("guest-dir"), c.String("lib-dir"), c.Int("mem")
+	if cfg.GuestDir == "" || cfg.LibDir == "" {
 		d, err := datadir.Find()
 		if err != nil {
-			return "", fmt.Errorf("cannot find %s: %w; give its directory with --%s", name, err, dirFlag)
+			return cfg, fmt.Errorf("cannot find uaaf's images: %w; give their directories with --guest-dir and --lib-dir", err)
 		}
-		dir = d.Guest
-		if dirFlag == "lib-dir" {
-			dir = d.Lib
+		if cfg.GuestDir == "" {
+			cfg.GuestDir = d.Guest
+		}
+		if cfg.LibDir == "" {
+			cfg.LibDir = d.Lib
 		}
 	}
-	return datadir.Image(dir, name, "--"+dirFlag)
+	for _, o := range []struct {
+		flag string
+		dst  *int
+	}{{"max-instances", &cfg.MaxInstances}, {"max-processes", &cfg.MaxProcesses}, {"rounds", &cfg.Rounds},
+		{"probes", &cfg.Probes}, {"invocations", &cfg.Invocations}, {"concurrency", &cfg.Concurrency}, {"calls", &cfg.CallN}} {
+		if c.IsSet(o.flag) {
+			*o.dst = c.Int(o.flag)
+		}
+	}
+	cfg.UAAF = c.String("uaaf")
+	if cfg.UAAF == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return cfg, err
+		}
+		cfg.UAAF = filepath.Join(filepath.Dir(self), "uaaf")
+		if _, err := os.Stat(cfg.UAAF); err != nil {
+			return cfg, fmt.Errorf("no uaaf binary next to %s: build it (make build) or give --uaaf PATH", self)
+		}
+	}
+	cfg.Solo5HVT = c.String("solo5-hvt")
+	switch {
+	case c.Bool("no-runc"):
+		cfg.RuncSkip = "--no-runc given"
+	case c.String("runc") != "":
+		cfg.Runc = c.String("runc")
+	default:
+		if p, err := exec.LookPath("runc"); err == nil {
+			cfg.Runc = p
+		} else {
+			cfg.RuncSkip = "runc not found in $PATH (Debian: apt-get install runc)"
+		}
+	}
+	if report.IsTerminal(os.Stderr) {
+		cfg.Progress = report.NewProgress
+	}
+	if c.Bool("verbose") {
+		cfg.Log = c.App.ErrWriter
+	}
+	return cfg, nil
+}
+
+// runPanel runs one panel (or all of them, fig10) and writes the results.
+func runPanel(name string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return fmt.Errorf("bench %s takes no arguments (got %q)", name, c.Args().First())
+		}
+		cfg, err := benchConfig(c)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		b, err := fig10.New(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		b.SetTitle("uaaf bench " + name)
+		run := map[string]func(context.Context) error{
+			"fig10": b.Fig10, "startup": b.Startup, "scale": b.Scale, "memory": b.Memory,
+			"throughput": b.Throughput, "call": b.Call,
+		}[name]
+		return finishBench(c, b, run(ctx))
+	}
+}
+
+// runAB is `uaaf bench ab OLD NEW`.
+func runAB(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return fmt.Errorf("bench ab needs OLD_UAAF and NEW_UAAF (see uaaf bench ab --help)")
+	}
+	cfg, err := benchConfig(c)
+	if err != nil {
+		return err
+	}
+	cfg.UAAF, cfg.DaemonOnly = c.Args().Get(1), true
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	b, err := fig10.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	b.SetTitle("uaaf bench ab --panel " + c.String("panel"))
+	return finishBench(c, b, b.AB(ctx, c.Args().Get(0), c.Args().Get(1), c.String("panel"), c.Int("ab-rounds")))
+}
+
+// finishBench writes what was measured, even after a failure, prints where
+// and the goals, and returns the run's error or the failed systems.
+func finishBench(c *cli.Context, b *fig10.Bench, runErr error) error {
+	paths, werr := b.Write(c.String("out"))
+	w := c.App.Writer
+	for _, p := range paths {
+		printf(w, "wrote %s\n", p)
+	}
+	skipped := 0
+	for _, ck := range b.Summary().Checks {
+		if ck.Missing != "" {
+			skipped++
+			continue
+		}
+		verdict := "not met"
+		if ck.Met {
+			verdict = "met"
+		}
+		printf(w, "%s: %s: %.4g %s — %s\n", ck.Source, ck.Goal, ck.Value, ck.Unit, verdict)
+	}
+	if skipped > 0 {
+		printf(w, "%d goals not evaluated by this run (see summary.md)\n", skipped)
+	}
+	return errors.Join(runErr, werr, b.Err())
 }
 
 // datadirDefault describes where a data directory flag looks by default
@@ -179,20 +224,4 @@ func benchImage(c *cli.Context, dirFlag, name string) (string, error) {
 // description).
 func datadirDefault(sub, inTree string) string {
 	return "PREFIX/" + datadir.ShareDir + "/" + sub + " of the installed uaaf, or " + inTree + " of its source tree"
-}
-
-// timeRun runs a command to completion, output discarded, and returns its
-// wall time. A non-zero exit is fine (guests choose their status); failing
-// to start is not.
-func timeRun(path string, args []string) (time.Duration, error) {
-	cmd := exec.Command(path, args...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	if _, ok := err.(*exec.ExitError); err != nil && !ok {
-		return 0, fmt.Errorf("%s: %w", path, err)
-	}
-	return d, nil
 }

@@ -22,7 +22,7 @@ import (
 // for `uaaf --help`.
 var ctlCommands = []struct{ name, usage string }{
 	{"serve", "run the resident runtime: preload libraries once, start sessions on demand over an HTTP/JSON API"},
-	{"bench", "microbenchmarks: call round trip, session start, cold run (ratios against baselines measured in the same run)"},
+	{"bench", "benchmarks through a real daemon against baselines measured in the same run: fig10, startup, scale, memory, throughput, call, ab"},
 	{"replay", "replay an Azure Functions 2019 trace against the daemon, once per keep-alive policy, and compare them"},
 	{"lib", "library functions of the daemon: load, ls, pin, unpin, unload"},
 	{"image", "session images registered with the daemon: add, ls, rm"},

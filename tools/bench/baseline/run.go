@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -72,6 +73,9 @@ type Result struct {
 	User, System time.Duration
 	// Stdout and Stderr are everything the process wrote.
 	Stdout, Stderr []byte
+	// FirstOutput is the time from just before fork to the first byte
+	// on stdout; only RunFirstOutput measures it (0 otherwise).
+	FirstOutput time.Duration
 }
 
 // RunError is a failed run. It wraps ErrBaselineFailed, and Err when set.
@@ -136,6 +140,62 @@ func tail(b []byte) string {
 // or ends by signal, or outlives ctx, or cannot start, is a *RunError.
 // argv[0] is run as given (a path, or looked up in $PATH).
 func Run(ctx context.Context, argv []string, want Expect) (Result, error) {
+	return run(ctx, argv, want, false)
+}
+
+// RunFirstOutput is Run with the child's standard output on a pipe that one
+// goroutine reads, so that Result.FirstOutput is also known: the time from
+// just before fork to the first byte the process wrote there — for a
+// unikernel monitor, the guest's first console output, shortly after its
+// first instruction. A run that writes nothing to stdout is a *RunError.
+// The goroutine sleeps in read(2) between writes; Wall includes its wake-ups.
+func RunFirstOutput(ctx context.Context, argv []string, want Expect) (Result, error) {
+	return run(ctx, argv, want, true)
+}
+
+// maxPipeOutput bounds what RunFirstOutput keeps of the standard output.
+const maxPipeOutput = 16 << 20
+
+// pipeGrace is how long RunFirstOutput waits, after the process is reaped,
+// for its stdout pipe to close (a descendant may still hold it).
+const pipeGrace = 2 * time.Second
+
+// pipeReader reads a child's stdout pipe: the time of the first byte, then
+// everything up to maxPipeOutput.
+type pipeReader struct {
+	first time.Time
+	buf   bytes.Buffer
+	err   error
+	done  chan struct{}
+}
+
+func readPipe(r *os.File) *pipeReader {
+	p := &pipeReader{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		chunk := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(chunk)
+			if n > 0 {
+				if p.first.IsZero() {
+					p.first = time.Now()
+				}
+				if room := maxPipeOutput - p.buf.Len(); room > 0 {
+					p.buf.Write(chunk[:min(n, room)])
+				}
+			}
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
+					p.err = err
+				}
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func run(ctx context.Context, argv []string, want Expect, pipe bool) (Result, error) {
 	fail := func(status, reason string, stderr []byte, err error) (Result, error) {
 		return Result{}, &RunError{Cmd: argv, Status: status, Reason: reason, Stderr: tail(stderr), Err: err}
 	}
@@ -150,18 +210,47 @@ func Run(ctx context.Context, argv []string, want Expect) (Result, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = outF, errF
 	cmd.WaitDelay = time.Second
+	var pr, pw *os.File
+	if pipe {
+		if pr, pw, err = os.Pipe(); err != nil {
+			return fail("not started", err.Error(), nil, err)
+		}
+		defer pr.Close()
+		cmd.Stdout = pw // an *os.File: the child gets the fd itself, exec copies nothing
+	}
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
+		if pw != nil {
+			pw.Close()
+		}
 		return fail("not started", "could not start: "+err.Error(), nil, err)
+	}
+	var reader *pipeReader
+	if pipe {
+		pw.Close() // the child holds its own copy
+		reader = readPipe(pr)
 	}
 	werr := cmd.Wait()
 	wall := time.Since(start)
 
-	stdout, rerr1 := os.ReadFile(outF.Name())
+	var stdout []byte
+	var rerr1 error
+	if pipe {
+		select {
+		case <-reader.done:
+		case <-time.After(pipeGrace):
+			pr.Close() // unblocks the reader
+			<-reader.done
+			rerr1 = fmt.Errorf("stdout still open %v after the process exited", pipeGrace)
+		}
+		stdout, rerr1 = reader.buf.Bytes(), errors.Join(rerr1, reader.err)
+	} else {
+		stdout, rerr1 = os.ReadFile(outF.Name())
+	}
 	stderr, rerr2 := os.ReadFile(errF.Name())
 	if rerr := errors.Join(rerr1, rerr2); rerr != nil {
-		return fail("", "reading its output: "+rerr.Error(), nil, rerr)
+		return fail("", "reading its output: "+rerr.Error(), stderr, rerr)
 	}
 	st := cmd.ProcessState
 	if ctx.Err() != nil {
@@ -178,6 +267,12 @@ func Run(ctx context.Context, argv []string, want Expect) (Result, error) {
 		return fail(st.String(), reason, stderr, nil)
 	}
 	r := Result{Wall: wall, User: st.UserTime(), System: st.SystemTime(), Stdout: stdout, Stderr: stderr}
+	if pipe {
+		if reader.first.IsZero() {
+			return fail(st.String(), "no output on stdout", stderr, nil)
+		}
+		r.FirstOutput = reader.first.Sub(start)
+	}
 	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
 		r.MaxRSS = ru.Maxrss * 1024 // Linux reports KiB
 	}

@@ -49,40 +49,75 @@ func TestRunFailures(t *testing.T) {
 		{name: "killed by a signal", argv: []string{script(t, "echo SUCCESS; kill -9 $$")}, want: wantSuccess, status: "signal: killed", reason: "killed by signal 9 (killed)"},
 		{name: "timeout", argv: []string{script(t, "exec sleep 10")}, timeout: 100 * time.Millisecond, status: "signal: killed", reason: "context deadline exceeded", wrapped: context.DeadlineExceeded},
 	}
+	runners := map[string]func(context.Context, []string, Expect) (Result, error){"Run": Run, "RunFirstOutput": RunFirstOutput}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			if tc.timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
-				defer cancel()
-			}
-			res, err := Run(ctx, tc.argv, tc.want)
-			if err == nil {
-				t.Fatalf("Run succeeded (%+v), want a failure", res)
-			}
-			if res.Wall != 0 || res.Stdout != nil {
-				t.Errorf("a failed run returned data: %+v", res)
-			}
-			var re *RunError
-			if !errors.As(err, &re) || !errors.Is(err, ErrBaselineFailed) {
-				t.Fatalf("error %v (%T) is not a *RunError wrapping ErrBaselineFailed", err, err)
-			}
-			if tc.wrapped != nil && !errors.Is(err, tc.wrapped) {
-				t.Errorf("error %v does not wrap %v", err, tc.wrapped)
-			}
-			if re.Status != tc.status || !strings.Contains(re.Reason, tc.reason) || re.Stderr != tc.stderr {
-				t.Errorf("RunError{Status %q, Reason %q, Stderr %q}, want status %q, reason ~%q, stderr %q",
-					re.Status, re.Reason, re.Stderr, tc.status, tc.reason, tc.stderr)
-			}
-			if len(tc.argv) > 0 && (len(re.Cmd) != len(tc.argv) || re.Cmd[0] != tc.argv[0]) {
-				t.Errorf("Cmd = %q, want %q", re.Cmd, tc.argv)
-			}
-			msg := err.Error()
-			if !strings.HasPrefix(msg, "baseline: run failed: ") || (tc.stderr != "" && !strings.Contains(msg, "; stderr: ")) {
-				t.Errorf("message %q lacks the command or the stderr tail", msg)
-			}
-		})
+		for rname, run := range runners {
+			t.Run(tc.name+"/"+rname, func(t *testing.T) {
+				ctx := context.Background()
+				if tc.timeout > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, tc.timeout)
+					defer cancel()
+				}
+				res, err := run(ctx, tc.argv, tc.want)
+				if err == nil {
+					t.Fatalf("run succeeded (%+v), want a failure", res)
+				}
+				if res.Wall != 0 || res.Stdout != nil || res.FirstOutput != 0 {
+					t.Errorf("a failed run returned data: %+v", res)
+				}
+				var re *RunError
+				if !errors.As(err, &re) || !errors.Is(err, ErrBaselineFailed) {
+					t.Fatalf("error %v (%T) is not a *RunError wrapping ErrBaselineFailed", err, err)
+				}
+				if tc.wrapped != nil && !errors.Is(err, tc.wrapped) {
+					t.Errorf("error %v does not wrap %v", err, tc.wrapped)
+				}
+				if re.Status != tc.status || !strings.Contains(re.Reason, tc.reason) || re.Stderr != tc.stderr {
+					t.Errorf("RunError{Status %q, Reason %q, Stderr %q}, want status %q, reason ~%q, stderr %q",
+						re.Status, re.Reason, re.Stderr, tc.status, tc.reason, tc.stderr)
+				}
+				if len(tc.argv) > 0 && (len(re.Cmd) != len(tc.argv) || re.Cmd[0] != tc.argv[0]) {
+					t.Errorf("Cmd = %q, want %q", re.Cmd, tc.argv)
+				}
+				msg := err.Error()
+				if !strings.HasPrefix(msg, "baseline: run failed: ") || (tc.stderr != "" && !strings.Contains(msg, "; stderr: ")) {
+					t.Errorf("message %q lacks the command or the stderr tail", msg)
+				}
+			})
+		}
+	}
+}
+
+// TestRunFirstOutput: the time to the first byte on stdout is measured
+// from before fork, so it is at least the time the program waited before
+// writing, and at most the whole run; a run that writes nothing, or whose
+// stdout a descendant keeps open after it exited, fails.
+func TestRunFirstOutput(t *testing.T) {
+	p := script(t, "sleep 0.2; echo SUCCESS; echo more; echo note >&2")
+	res, err := RunFirstOutput(context.Background(), []string{p}, Expect{Stdout: []string{"SUCCESS\nmore\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FirstOutput < 200*time.Millisecond || res.FirstOutput > res.Wall {
+		t.Errorf("FirstOutput %v, Wall %v: want 200ms ≤ FirstOutput ≤ Wall", res.FirstOutput, res.Wall)
+	}
+	if string(res.Stdout) != "SUCCESS\nmore\n" || string(res.Stderr) != "note\n" {
+		t.Errorf("stdout %q stderr %q", res.Stdout, res.Stderr)
+	}
+	if r, err := Run(context.Background(), []string{p}, Expect{}); err != nil || r.FirstOutput != 0 {
+		t.Errorf("Run measured FirstOutput %v (%v); only RunFirstOutput does", r.FirstOutput, err)
+	}
+
+	_, err = RunFirstOutput(context.Background(), []string{script(t, "echo quiet >&2")}, Expect{})
+	var re *RunError
+	if !errors.As(err, &re) || re.Reason != "no output on stdout" || re.Stderr != "quiet" {
+		t.Errorf("silent run: %v", err)
+	}
+
+	_, err = RunFirstOutput(context.Background(), []string{script(t, "(exec sleep 3) & echo SUCCESS")}, Expect{})
+	if !errors.As(err, &re) || !strings.Contains(re.Reason, "stdout still open") {
+		t.Errorf("stdout held by a descendant: %v", err)
 	}
 }
 

@@ -143,6 +143,19 @@ func (r Runc) Run(ctx context.Context, b *Bundle, want Expect) (Result, error) {
 	return res, nil
 }
 
+// RunFirstOutput is Run measuring also the time to the program's first
+// output (see the package RunFirstOutput): fork of runc to the first byte
+// the container's process writes to its stdout.
+func (r Runc) RunFirstOutput(ctx context.Context, b *Bundle, want Expect) (Result, error) {
+	id := newID()
+	res, err := RunFirstOutput(ctx, r.argv("run", "--bundle", b.Dir, id), want)
+	if err != nil {
+		r.forceDelete(id)
+		return Result{}, err
+	}
+	return res, nil
+}
+
 // forceDelete removes container id whatever its state, ignoring "does not
 // exist"; it reports other failures.
 func (r Runc) forceDelete(id string) error {

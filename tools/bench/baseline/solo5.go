@@ -56,6 +56,12 @@ func (s Solo5HVT) Run(ctx context.Context, image string, args []string, want Exp
 	return Run(ctx, s.Argv(image, args...), want)
 }
 
+// RunFirstOutput is Run that also measures the time from fork to the
+// guest's first console byte (see the package RunFirstOutput).
+func (s Solo5HVT) RunFirstOutput(ctx context.Context, image string, args []string, want Expect) (Result, error) {
+	return RunFirstOutput(ctx, s.Argv(image, args...), want)
+}
+
 // StartGroup starts k solo5-hvt processes of a long-running image and waits
 // until each has printed ready (see the package StartGroup). Their summed
 // Pss is Group.Pss.

@@ -376,6 +376,13 @@ func exampleSummary() Summary {
 			{Panel: "startup", Metric: "whole invocation", Numerator: "uaaf", Denominator: "solo5-hvt", Value: 2.4 / 3.3,
 				CI: &stats.RatioCI{Ratio: 2.4 / 3.3, Lo: 0.65, Hi: 0.81, Level: 0.95, Resamples: 10000, NA: 50, NB: 50}},
 			{Panel: "memory", Metric: "Pss per instance", Numerator: "uaaf", Denominator: "solo5-hvt", Value: 0.28},
+			{Panel: "scale", Metric: "start latency", Numerator: "uaaf at 1000 live", Denominator: "uaaf at 1 live", Stat: "p99", Value: 1.2},
+		},
+		Checks: []Check{
+			Check{Goal: "p50 session start ≤ 0.02× a cold solo5-hvt run", Source: "issue 11", Value: 0.05, Op: AtMost, Limit: 0.02, Unit: "×",
+				Basis: "0.16 ms (uaaf p50, n=50) / 3.2 ms (solo5-hvt median, n=50)"}.Evaluate(),
+			Check{Goal: "idle daemon RSS ≤ 32 MiB", Source: "issue 9", Value: 13.5, Op: AtMost, Limit: 32, Unit: "MiB", Basis: "RSS after start"}.Evaluate(),
+			Check{Goal: "memory below solo5-hvt", Source: "issue 11", Op: Below, Limit: 1, Unit: "×", Missing: "solo5-hvt skipped"}.Evaluate(),
 		},
 		Skipped: []Skipped{{System: "runc", Reason: "runc not found in $PATH"}},
 		Failed:  []Failed{{System: "uaaf-isolated", Error: "baseline: run failed: bin/uaaf run x.hvt: exit status 1 | stderr: uaaf: bad image"}},
@@ -420,7 +427,7 @@ func TestSummaryEmptyLists(t *testing.T) {
 	if err := json.Unmarshal(j, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"versions", "panels", "ratios", "skipped", "failed", "notes"} {
+	for _, k := range []string{"versions", "panels", "ratios", "checks", "skipped", "failed", "notes"} {
 		if _, isList := m[k].([]any); !isList {
 			t.Errorf("%s = %v, want a JSON array", k, m[k])
 		}
@@ -432,9 +439,16 @@ func TestSummaryEmptyLists(t *testing.T) {
 	if !strings.Contains(string(md), "## Skipped\n\nNone.") || !strings.Contains(string(md), "## Failed\n\nNone.") {
 		t.Errorf("empty summary.md does not say None:\n%s", md)
 	}
-	bad := Summary{Ratios: []Ratio{{Value: math.Inf(1)}}}
-	if _, err := EncodeSummaryJSON(bad); !errors.Is(err, ErrInvalid) {
-		t.Errorf("infinite ratio accepted: %v", err)
+	for name, bad := range map[string]Summary{
+		"infinite ratio":   {Ratios: []Ratio{{Value: math.Inf(1)}}},
+		"NaN check":        {Checks: []Check{{Goal: "g", Value: math.NaN(), Op: AtMost, Limit: 1}}},
+		"unknown operator": {Checks: []Check{{Goal: "g", Value: 1, Op: "==", Limit: 1}}},
+		"wrong verdict":    {Checks: []Check{{Goal: "g", Value: 2, Op: AtMost, Limit: 1, Met: true}}},
+		"missing but met":  {Checks: []Check{{Goal: "g", Op: AtMost, Limit: 1, Met: true, Missing: "x"}}},
+	} {
+		if _, err := EncodeSummaryJSON(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s accepted: %v", name, err)
+		}
 	}
 }
 
@@ -443,6 +457,27 @@ func TestFmtNum(t *testing.T) {
 	for v, want := range tests {
 		if got := fmtNum(v); got != want {
 			t.Errorf("fmtNum(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestCheckEvaluate(t *testing.T) {
+	tests := []struct {
+		c    Check
+		want bool
+	}{
+		{Check{Value: 0.02, Op: AtMost, Limit: 0.02}, true},
+		{Check{Value: 0.021, Op: AtMost, Limit: 0.02}, false},
+		{Check{Value: 1, Op: Below, Limit: 1}, false},
+		{Check{Value: 0.99, Op: Below, Limit: 1}, true},
+		{Check{Value: 10, Op: AtLeast, Limit: 10}, true},
+		{Check{Value: 9.9, Op: AtLeast, Limit: 10}, false},
+		{Check{Value: 0, Op: AtMost, Limit: 1, Missing: "solo5-hvt failed"}, false},
+		{Check{Value: 0, Op: "=", Limit: 1}, false},
+	}
+	for _, tc := range tests {
+		if got := tc.c.Evaluate().Met; got != tc.want {
+			t.Errorf("%+v: met = %v, want %v", tc.c, got, tc.want)
 		}
 	}
 }

@@ -39,16 +39,65 @@ type PanelStats struct {
 	Stats []Stat `json:"stats"`
 }
 
-// Ratio compares two systems on one metric: Value = Numerator's median /
-// Denominator's median. CI, when set, is the bootstrap interval of the same
-// ratio (CI.Ratio == Value).
+// Ratio compares two systems (or two conditions of one) on one metric:
+// Value = Numerator's Stat / Denominator's Stat. CI, when set, is the
+// bootstrap interval of the same ratio (CI.Ratio == Value).
 type Ratio struct {
-	Panel       string         `json:"panel"`
-	Metric      string         `json:"metric"`
-	Numerator   string         `json:"numerator"`
-	Denominator string         `json:"denominator"`
-	Value       float64        `json:"value"`
-	CI          *stats.RatioCI `json:"ci,omitempty"`
+	Panel       string `json:"panel"`
+	Metric      string `json:"metric"`
+	Numerator   string `json:"numerator"`
+	Denominator string `json:"denominator"`
+	// Stat is the statistic compared: "" means the medians; else e.g.
+	// "p99", "fit slope".
+	Stat  string         `json:"stat,omitempty"`
+	Value float64        `json:"value"`
+	CI    *stats.RatioCI `json:"ci,omitempty"`
+}
+
+// Check operators.
+const (
+	AtMost  = "<="
+	Below   = "<"
+	AtLeast = ">="
+)
+
+// Check is one stated goal evaluated on the run: met when Value Op Limit.
+type Check struct {
+	// Goal says what is required, e.g. "p50 session start ≤ 0.02× a cold
+	// solo5-hvt run".
+	Goal string `json:"goal"`
+	// Source is where the goal comes from, e.g. "issue 11".
+	Source string  `json:"source"`
+	Value  float64 `json:"value"`
+	Op     string  `json:"op"` // AtMost, Below or AtLeast
+	Limit  float64 `json:"limit"`
+	// Unit is that of Value and Limit: "×" for a ratio, "KiB", "MiB", ….
+	Unit string `json:"unit"`
+	// Basis gives the numbers behind Value (numerator and denominator,
+	// with their units and sample counts) and anything estimated.
+	Basis string `json:"basis"`
+	Met   bool   `json:"met"`
+	// Missing, when set, says why the goal could not be evaluated (a
+	// baseline skipped or failed, a panel not run); Value is then 0 and
+	// Met false.
+	Missing string `json:"missing,omitempty"`
+}
+
+// Evaluate sets c.Met from Value, Op and Limit (false when Missing is set).
+func (c Check) Evaluate() Check {
+	switch {
+	case c.Missing != "":
+		c.Met = false
+	case c.Op == AtMost:
+		c.Met = c.Value <= c.Limit
+	case c.Op == Below:
+		c.Met = c.Value < c.Limit
+	case c.Op == AtLeast:
+		c.Met = c.Value >= c.Limit
+	default:
+		c.Met = false
+	}
+	return c
 }
 
 // Skipped is a system that was not measured, and why (not installed, not
@@ -74,6 +123,7 @@ type Summary struct {
 	Versions  []Version    `json:"versions"`
 	Panels    []PanelStats `json:"panels"`
 	Ratios    []Ratio      `json:"ratios"`
+	Checks    []Check      `json:"checks"`
 	Skipped   []Skipped    `json:"skipped"`
 	Failed    []Failed     `json:"failed"`
 	Notes     []string     `json:"notes"`
@@ -95,6 +145,9 @@ func (s Summary) normalized() Summary {
 	}
 	if s.Ratios == nil {
 		s.Ratios = []Ratio{}
+	}
+	if s.Checks == nil {
+		s.Checks = []Check{}
 	}
 	if s.Skipped == nil {
 		s.Skipped = []Skipped{}
@@ -132,6 +185,17 @@ func (s Summary) validate() error {
 		}
 		if err := finite("ratio "+r.Numerator+"/"+r.Denominator, vs...); err != nil {
 			return err
+		}
+	}
+	for _, c := range s.Checks {
+		if err := finite("check "+c.Goal, c.Value, c.Limit); err != nil {
+			return err
+		}
+		if c.Op != AtMost && c.Op != Below && c.Op != AtLeast {
+			return fmt.Errorf("%w: check %q: operator %q", ErrInvalid, c.Goal, c.Op)
+		}
+		if c.Met != c.Evaluate().Met {
+			return fmt.Errorf("%w: check %q: met=%v disagrees with %v %s %v", ErrInvalid, c.Goal, c.Met, c.Value, c.Op, c.Limit)
 		}
 	}
 	return nil
@@ -209,9 +273,29 @@ func EncodeSummaryMarkdown(s Summary) ([]byte, error) {
 			if r.CI != nil {
 				ci = fmt.Sprintf("[%s, %s] (%g%%, %d resamples)", fmtNum(r.CI.Lo), fmtNum(r.CI.Hi), r.CI.Level*100, r.CI.Resamples)
 			}
-			rows[i] = []string{r.Panel, r.Metric, r.Numerator + " / " + r.Denominator, fmtNum(r.Value) + "×", ci}
+			stat := r.Stat
+			if stat == "" {
+				stat = "median"
+			}
+			rows[i] = []string{r.Panel, r.Metric, r.Numerator + " / " + r.Denominator, stat, fmtNum(r.Value) + "×", ci}
 		}
-		table(&b, []string{"panel", "metric", "ratio of medians", "value", "confidence interval"}, rows)
+		table(&b, []string{"panel", "metric", "ratio", "of", "value", "confidence interval"}, rows)
+	}
+
+	if len(s.Checks) > 0 {
+		b.WriteString("## Goals\n\n")
+		rows := make([][]string, len(s.Checks))
+		for i, c := range s.Checks {
+			value, verdict := fmtNum(c.Value)+" "+c.Unit, "not met"
+			switch {
+			case c.Missing != "":
+				value, verdict = "—", "not evaluated: "+c.Missing
+			case c.Met:
+				verdict = "met"
+			}
+			rows[i] = []string{c.Source, c.Goal, value, c.Op + " " + fmtNum(c.Limit) + " " + c.Unit, verdict, c.Basis}
+		}
+		table(&b, []string{"source", "goal", "measured", "required", "verdict", "basis"}, rows)
 	}
 
 	b.WriteString("## Skipped\n\n")
