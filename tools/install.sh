@@ -28,7 +28,7 @@ manifest=$root/$manifest_rel
 
 # What is installed, as "MODE SOURCE DESTINATION-DIRECTORY".
 LIBS="sha256 crc32 base64 sort testfns"
-GUESTS="hello blk demo digest calltest callbench"
+GUESTS="hello blk demo digest idle pause calltest callbench"
 files() {
 	for b in uaaf uaaf-ctl uaaf-mftgen; do
 		echo "755 bin/$b bin"

@@ -368,7 +368,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "help of a uaaf-ctl command", args: func(*testing.T) []string { return []string{"help", "serve"} },
 			stdout: []string{"NAME:\n   uaaf serve - ", "The --config file is JSON"}},
 		{name: "a uaaf-ctl group without a subcommand", args: func(*testing.T) []string { return []string{"bench"} },
-			code: 1, stderr: "uaaf: bench: want a subcommand: call, start, cold (see uaaf bench --help)"},
+			code: 1, stderr: "uaaf: bench: want a subcommand: fig10, startup, scale, memory, throughput, call, ab (see uaaf bench --help)"},
 		{name: "exitcode 42", kvm: true, args: func(t *testing.T) []string {
 			return []string{"run", "--mem=32", kvmtest.GuestImage(t, "exitcode"), "42"}
 		}, code: 42, stdout: []string{"exiting with 42"}},

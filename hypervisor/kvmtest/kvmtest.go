@@ -106,7 +106,14 @@ func unavailable(t testing.TB, format string, args ...any) {
 // daemon, client and benchmark commands) into dir the way `make build` does
 // (static, without urfave/cli's man-page code) and returns uaaf's path, for
 // tests that need a real uaaf process.
-func BuildUAAF(dir string) (string, error) {
+func BuildUAAF(dir string) (string, error) { return buildUAAF(dir, "CGO_ENABLED=0") }
+
+// BuildUAAFCgo builds them as a plain `go build` or `go install` does
+// where a C compiler is found: with cgo, so that C library threads may
+// appear (what the seccomp allowlists must then admit).
+func BuildUAAFCgo(dir string) (string, error) { return buildUAAF(dir, "CGO_ENABLED=1") }
+
+func buildUAAF(dir, cgo string) (string, error) {
 	gocmd, err := exec.LookPath("go") // go test puts its own go first on PATH
 	if err != nil {
 		return "", fmt.Errorf("go command not found: %w", err)
@@ -116,9 +123,9 @@ func BuildUAAF(dir string) (string, error) {
 	for _, name := range []string{"uaaf", "uaaf-ctl"} {
 		cmd := exec.Command(gocmd, "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", filepath.Join(dir, name), "./cmd/"+name)
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Env = append(os.Environ(), cgo)
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, b)
+			return "", fmt.Errorf("go build ./cmd/%s (%s): %v\n%s", name, cgo, err, b)
 		}
 	}
 	return filepath.Join(dir, "uaaf"), nil

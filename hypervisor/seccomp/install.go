@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,6 +98,9 @@ func compile(mode Mode, p Profile) ([]unix.SockFilter, error) {
 	arch, ok := nativeArch()
 	if !ok {
 		return nil, fmt.Errorf("%w: no syscall table for %s", ErrUnsupported, runtime.GOARCH)
+	}
+	if len(cgoThreads) > 0 && len(p.rules()) > 0 { // an empty profile stays an error
+		p.Groups = append(slices.Clone(p.Groups), cgoThreads)
 	}
 	return p.program(arch, def, os.Getpid())
 }

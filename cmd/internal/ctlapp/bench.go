@@ -92,17 +92,20 @@ func benchFlags() []cli.Flag {
 func benchConfig(c *cli.Context) (fig10.Config, error) {
 	cfg := fig10.Defaults(c.Bool("quick"))
 	cfg.GuestDir, cfg.LibDir, cfg.MemMiB = c.String("guest-dir"), c.String("lib-dir"), c.Int("mem")
-	if cfg.GuestDir == "" || cfg.LibDir == "" {
+	for _, dir := range []struct {
+		dst  *string
+		flag string
+		pick func(datadir.Dirs) string
+	}{{&cfg.GuestDir, "guest-dir", func(d datadir.Dirs) string { return d.Guest }},
+		{&cfg.LibDir, "lib-dir", func(d datadir.Dirs) string { return d.Lib }}} {
+		if *dir.dst != "" {
+			continue
+		}
 		d, err := datadir.Find()
 		if err != nil {
-			return cfg, fmt.Errorf("cannot find uaaf's images: %w; give their directories with --guest-dir and --lib-dir", err)
+			return cfg, fmt.Errorf("cannot find uaaf's images: %w; give their directory with --%s", err, dir.flag)
 		}
-		if cfg.GuestDir == "" {
-			cfg.GuestDir = d.Guest
-		}
-		if cfg.LibDir == "" {
-			cfg.LibDir = d.Lib
-		}
+		*dir.dst = dir.pick(d)
 	}
 	for _, o := range []struct {
 		flag string

@@ -20,12 +20,12 @@ func TestMessages(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench"}, "bench: want a subcommand: call, start, cold (see uaaf bench --help)"},
-		{[]string{"bench", "frob"}, `bench: unknown subcommand "frob" (want call, start, cold) (see uaaf bench --help)`},
-		{[]string{"bench", "call", "-n", "0"}, "-n must be at least 1"},
-		{[]string{"bench", "call", "--guest-dir", "/nonexistent"}, "/nonexistent/callbench.hvt: no such image (give the directory with --guest-dir)"},
-		{[]string{"bench", "call"}, "cannot find callbench.hvt: uaaf's data directory not found: $UAAF_DATA_DIR=/nonexistent/uaaf-data is not a directory; give its directory with --guest-dir"},
-		{[]string{"bench", "start", "--lib-dir", "/nonexistent"}, "/nonexistent/base64.hvt: no such image (give the directory with --lib-dir)"},
+		{[]string{"bench"}, "bench: want a subcommand: fig10, startup, scale, memory, throughput, call, ab (see uaaf bench --help)"},
+		{[]string{"bench", "frob"}, `bench: unknown subcommand "frob" (want fig10, startup, scale, memory, throughput, call, ab) (see uaaf bench --help)`},
+		{[]string{"bench", "call", "--uaaf", "/bin/true", "--calls", "0", "--guest-dir", "/x", "--lib-dir", "/y"}, "fig10: bad configuration: rounds, probes, invocations, concurrency and calls must be at least 1"},
+		{[]string{"bench", "call", "--guest-dir", "/nonexistent"}, "cannot find uaaf's images: uaaf's data directory not found: $UAAF_DATA_DIR=/nonexistent/uaaf-data is not a directory; give their directory with --lib-dir"},
+		{[]string{"bench", "call"}, "cannot find uaaf's images: uaaf's data directory not found: $UAAF_DATA_DIR=/nonexistent/uaaf-data is not a directory; give their directory with --guest-dir"},
+		{[]string{"bench", "startup", "--uaaf", "/bin/true", "--lib-dir", "/nonexistent", "--guest-dir", "/nonexistent"}, "fig10: bad configuration: image demo.hvt not found in /nonexistent (give the directory with --guest-dir): stat /nonexistent/demo.hvt: no such file or directory"},
 		{[]string{"bench", "call", "--wrong"}, "flag provided but not defined: --wrong (see uaaf bench call --help)"},
 		{[]string{"serve", "extra"}, `serve takes no arguments (got "extra"; see uaaf serve --help)`},
 		{[]string{"events", "--since", "abc"}, `invalid value "abc" for flag --since: parse error (see uaaf events --help)`},

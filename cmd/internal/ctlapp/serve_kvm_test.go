@@ -43,13 +43,36 @@ func procField(path, field string) string {
 // preloaded libraries, input, a session kept running while the test looks
 // at its vCPU thread. A system call the allowlists miss kills the daemon,
 // which this test sees as a failed request and a signalled exit.
+//
+// It runs twice: built as `make build` builds (no cgo), and as a plain
+// `go build` builds where a C compiler is found (cgo: the C library's
+// threads make calls of their own, which the filters must admit); the
+// latter also runs a session with `uaaf run`.
 func TestServeBinary(t *testing.T) {
 	kvmtest.Require(t)
-	dir := t.TempDir()
-	bin, err := kvmtest.BuildUAAF(dir)
-	if err != nil {
-		t.Fatal(err)
+	for _, b := range []struct {
+		name  string
+		build func(string) (string, error)
+	}{{"static", kvmtest.BuildUAAF}, {"cgo", kvmtest.BuildUAAFCgo}} {
+		t.Run(b.name, func(t *testing.T) {
+			bin, err := b.build(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.name == "cgo" {
+				out, err := exec.Command(bin, "run", "--mem=8", "--lib-path", filepath.Dir(kvmtest.LibraryImage(t, "sha256")),
+					kvmtest.GuestImage(t, "demo")).CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "SUCCESS") {
+					t.Errorf("uaaf run demo (cgo build): %v\n%s", err, out)
+				}
+			}
+			serveBinary(t, bin)
+		})
 	}
+}
+
+func serveBinary(t *testing.T, bin string) {
+	dir := t.TempDir()
 	cfg := map[string]any{
 		"libraries": []map[string]any{
 			{"name": "sha256", "path": kvmtest.LibraryImage(t, "sha256"), "pin": true},

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,8 +65,7 @@ func daemonScenario() error {
 			return err
 		}
 	}
-	p := seccomp.Profile{Name: seccomp.Daemon.Name, Groups: append(slices.Clone(seccomp.Daemon.Groups), cgoRules)}
-	if err := seccomp.Install(mode, p); err != nil {
+	if err := seccomp.Install(mode, seccomp.Daemon); err != nil {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "seccomp-test: installed")

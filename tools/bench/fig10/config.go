@@ -152,7 +152,7 @@ func lookImages(c Config) (images, error) {
 			return "", fmt.Errorf("%w: %v", ErrConfig, err)
 		}
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%w: image %s.hvt not found in %s (set %s, or run `make all` in the repository): %v", ErrConfig, name, dir, flag, err)
+			return "", fmt.Errorf("%w: image %s.hvt not found in %s (give the directory with %s): %v", ErrConfig, name, dir, flag, err)
 		}
 		return p, nil
 	}
