@@ -524,9 +524,12 @@ func TestListen(t *testing.T) {
 func TestObservability(t *testing.T) {
 	td := startDaemon(t, Options{})
 	td.invoke(t, api.Invoke{Image: "demo"})
+	// The session's VMs are destroyed just after the answer.
 	var h api.Health
-	td.must(t, "GET", "/healthz", nil, http.StatusOK, &h)
-	if h.Status != "ok" {
+	if !waitFor(10*time.Second, func() bool {
+		td.must(t, "GET", "/healthz", nil, http.StatusOK, &h)
+		return h.Sessions == 0
+	}) || h.Status != "ok" {
 		t.Errorf("health %+v", h)
 	}
 	var v api.VersionInfo

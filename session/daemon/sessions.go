@@ -44,6 +44,7 @@ type sess struct {
 	t        api.Timings
 	cancel   context.CancelCauseFunc
 	done     chan struct{} // closed once it ended (or was killed before it started)
+	gone     chan struct{} // closed once its VMs are destroyed and its slot freed (after done)
 	released bool
 
 	invoked  bool // an invocation's: deleted by it, never retained (set before start)
@@ -88,7 +89,8 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 		return nil, err
 	}
 	queued := time.Since(admit)
-	ss := &sess{ref: spec.Image, img: im, slot: sl, accepted: accepted, done: make(chan struct{}), state: api.StateCreated}
+	ss := &sess{ref: spec.Image, img: im, slot: sl, accepted: accepted, done: make(chan struct{}),
+		gone: make(chan struct{}), state: api.StateCreated}
 	ok := false
 	defer func() {
 		if !ok {
@@ -238,7 +240,10 @@ func (d *Daemon) run(ctx context.Context, s *sess, confErr error) {
 	st := s.s.Monitor().Stats()
 	row := s.s.Row()
 	ended := time.Now()
-	d.release(s)
+	// Its library references go now; its VMs are destroyed after its end
+	// is known (the invocation's answer does not wait for that).
+	destroy := d.detach(s)
+	defer destroy()
 	s.cancel(nil)
 
 	var exits uint64 = st.Exits
@@ -334,19 +339,29 @@ func (d *Daemon) forgetLocked(s *sess) {
 // release closes s's session (VM, instances, library references) and
 // frees its admission slot, once. Call it from the goroutine that ran the
 // session, or for a session never started from any.
-func (d *Daemon) release(s *sess) {
+func (d *Daemon) release(s *sess) { d.detach(s)() }
+
+// detach drops s's library references and takes it out of the S-F table
+// at once, and returns the rest of release: destroying its VMs, closing
+// its input, freeing its admission slot (a slot bounds live VMs, so it is
+// freed last) and closing s.gone. Once: later calls return a no-op.
+func (d *Daemon) detach(s *sess) (destroy func()) {
 	s.mu.Lock()
 	if s.released {
 		s.mu.Unlock()
-		return
+		return func() {}
 	}
 	s.released = true
 	s.mu.Unlock()
-	s.s.Close()
-	if s.input != nil {
-		s.input.Close()
+	vms := s.s.Detach()
+	return func() {
+		vms()
+		if s.input != nil {
+			s.input.Close()
+		}
+		s.slot.release()
+		close(s.gone)
 	}
-	s.slot.release()
 }
 
 // KillSession stops a session: a running one ends killed (KillSession
@@ -360,9 +375,10 @@ func (d *Daemon) KillSession(id uint64) (api.Session, error) {
 	}
 	d.kill(s, "killed")
 	// A running session stops at its next exit or at once (the vCPU is
-	// kicked): answer with its end, unless that takes unusually long.
+	// kicked): answer with its end, its VMs gone, unless that takes
+	// unusually long.
 	select {
-	case <-s.done:
+	case <-s.gone:
 	case <-time.After(killWait):
 	}
 	return s.view(), nil

@@ -257,7 +257,9 @@ func TestFaultSoak(t *testing.T) {
 
 	// Abandoned invocations end on their own; then nothing may be left.
 	td.http.CloseIdleConnections()
-	if !waitFor(30*time.Second, func() bool { return len(td.Sessions()) == 0 }) {
+	// (An ended session's VMs are destroyed just after its answer: wait
+	// for the live count too.)
+	if !waitFor(30*time.Second, func() bool { return len(td.Sessions()) == 0 && td.Health().Sessions == 0 }) {
 		t.Errorf("%d sessions left: %+v", len(td.Sessions()), td.Sessions())
 	}
 	if h := td.Health(); h.Status != "ok" || h.Sessions != 0 || h.Queued != 0 {

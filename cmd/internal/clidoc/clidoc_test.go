@@ -51,7 +51,7 @@ func TestCommandTree(t *testing.T) {
 		}
 	}
 	paths := commandPaths(t)
-	for _, p := range []string{"run", "inspect", "probe", "version", "serve", "bench call", "bench cold", "lib load", "session logs", "ps", "invoke", "events"} {
+	for _, p := range []string{"run", "inspect", "probe", "version", "serve", "bench call", "bench fig10", "lib load", "session logs", "ps", "invoke", "events"} {
 		if !slices.Contains(paths, p) {
 			t.Errorf("no command %q in %q", p, paths)
 		}
@@ -180,13 +180,13 @@ func TestBash(t *testing.T) {
 	}{
 		{"uaaf ", all},
 		{"uaaf in", []string{"inspect", "invoke"}},
-		{"uaaf bench ", []string{"call", "start", "cold"}},
+		{"uaaf bench ", []string{"fig10", "startup", "scale", "memory", "throughput", "call", "ab"}},
 		{"uaaf help ", all},
 		{"uaaf run --me", []string{"--mem="}},
 		{"uaaf run --lib a=b.hvt --st", []string{"--stats"}},
 		{"uaaf serve --socket /tmp/s --de", []string{"--debug"}},
 		{"uaaf session logs --f", []string{"--follow"}},
-		{"uaaf bench call -", []string{"-n", "--guest-dir", "--lib-dir", "--json", "--help"}},
+		{"uaaf bench ab --p", []string{"--probes", "--panel"}},
 		{"uaaf frobnicate ", nil},
 	}
 	for _, tt := range tests {
@@ -246,8 +246,8 @@ func TestZsh(t *testing.T) {
 		want []string
 	}{
 		{"uaaf ", []string{"run", "inspect", "probe", "version", "serve", "bench", "replay", "lib", "image", "session", "ps", "invoke", "events", "help"}},
-		{"uaaf bench ", []string{"call", "start", "cold"}},
-		{"uaaf bench call -", []string{"-n", "--guest-dir", "--lib-dir", "--json", "--help"}},
+		{"uaaf bench ", []string{"fig10", "startup", "scale", "memory", "throughput", "call", "ab"}},
+		{"uaaf bench ab -", []string{"--out", "--quick", "--max-instances", "--max-processes", "--solo5-hvt", "--runc", "--no-runc", "--uaaf", "--guest-dir", "--lib-dir", "--rounds", "--probes", "--invocations", "--concurrency", "--calls", "--mem", "--verbose", "--panel", "--ab-rounds", "--help"}},
 		{"uaaf run --block:d=x.img -", nil}, // filled below
 		{"uaaf run --lib a=b.hvt ", []string{"FILES"}},
 		{"uaaf inspect x.hvt ", []string{"FILES"}},
