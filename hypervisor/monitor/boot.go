@@ -35,11 +35,14 @@ func (m *Monitor) cmdline() (string, error) {
 
 // writeBootState writes the boot GDT, page tables, boot info, manifest copy
 // and command line into guest memory. The vCPU must exist: boot info carries
-// its TSC frequency.
+// its TSC frequency (a shell knows it already).
 func (m *Monitor) writeBootState(cmdline string) error {
-	khz, err := m.machine.VCPU.TSCKHz()
-	if err != nil {
-		return &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
+	khz := m.tscKHz
+	if khz == 0 {
+		var err error
+		if khz, err = m.machine.VCPU.TSCKHz(); err != nil {
+			return &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
+		}
 	}
 	if m.cfg.Template == nil { // a template has them already
 		x86.WriteBootGDT(m.ram)
@@ -47,39 +50,54 @@ func (m *Monitor) writeBootState(cmdline string) error {
 			return &Error{Kind: ErrConfig, Msg: err.Error(), Err: err}
 		}
 	}
-	mft := m.manifest.Encode()
-	m.store(manifestGPA, mft)
+	writeBootInfo(m.ram, m.cfg.MemSize, m.img.KernelEnd, khz, m.manifest.Encode(), cmdline)
+	return nil
+}
+
+// writeBootInfo writes the boot info, the manifest copy mft and the command
+// line into guest memory ram, each only where ram does not hold it already:
+// a guest mapped copy-on-write from a template (whose shell wrote what a
+// guest with no arguments and no device attached gets) then keeps sharing
+// the pages — and, when its memory is already in its VM, spares KVM the
+// invalidation a first write costs.
+func writeBootInfo(ram []byte, memSize, kernelEnd, khz uint64, mft []byte, cmdline string) {
+	store := func(gpa uint64, b []byte) {
+		if dst := ram[gpa : gpa+uint64(len(b))]; !bytes.Equal(dst, b) {
+			copy(dst, b)
+		}
+	}
+	store(manifestGPA, mft)
 	cmdGPA := manifestGPA + uint64(len(mft))
-	m.store(cmdGPA, append([]byte(cmdline), 0))
+	store(cmdGPA, append([]byte(cmdline), 0))
 	bi := hvt.BootInfo{
-		MemSize:      m.cfg.MemSize,
-		KernelEnd:    m.img.KernelEnd,
+		MemSize:      memSize,
+		KernelEnd:    kernelEnd,
 		CPUCycleFreq: khz * 1000,
 		Cmdline:      cmdGPA,
 		Manifest:     manifestGPA,
 	}
 	var b [hvt.SizeBootInfo]byte
 	bi.Encode(b[:])
-	m.store(hvt.BootInfoGPA, b[:])
-	return nil
-}
-
-// store copies b into guest memory at gpa, unless the memory holds b
-// already: a guest mapped copy-on-write from a template then keeps sharing
-// every page its boot state does not change (the manifest and an empty
-// command line are in the template).
-func (m *Monitor) store(gpa uint64, b []byte) {
-	if dst := m.ram[gpa : gpa+uint64(len(b))]; !bytes.Equal(dst, b) {
-		copy(dst, b)
-	}
+	store(hvt.BootInfoGPA, b[:])
 }
 
 // initVCPU gives the vCPU the registers an hvt guest starts with (its CPUID
-// was set when it was created): 64-bit long mode with the boot GDT and page
-// tables, RIP at the entry point, RSP at the top of memory, RDI pointing at
-// boot info. It runs on the vCPU thread.
+// was set when it was created), unless its shell did already. It runs on
+// the vCPU thread.
 func (m *Monitor) initVCPU() error {
-	k := m.vcpu.K
+	if m.regsSet {
+		return nil
+	}
+	if err := bootRegisters(m.vcpu.K, m.img.Entry, m.cfg.MemSize); err != nil {
+		return m.hostErr(err)
+	}
+	return nil
+}
+
+// bootRegisters gives vCPU k the registers an hvt guest of memSize bytes
+// starts with: 64-bit long mode with the boot GDT and page tables, RIP at
+// entry, RSP at the top of memory, RDI pointing at boot info.
+func bootRegisters(k *kvm.VCPU, entry, memSize uint64) error {
 	code := kvm.Segment{
 		Limit: 0xffffffff, Selector: x86.SelectorCode, Type: 9,
 		Present: 1, S: 1, L: 1, G: 1,
@@ -99,16 +117,13 @@ func (m *Monitor) initVCPU() error {
 		EFER: x86.BootEFER,
 	}
 	if err := k.SetSregs(&sregs); err != nil {
-		return m.hostErr(err)
+		return err
 	}
 	regs := kvm.Regs{
-		RIP:    m.img.Entry,
-		RSP:    m.cfg.MemSize - 8,
+		RIP:    entry,
+		RSP:    memSize - 8,
 		RDI:    hvt.BootInfoGPA,
 		RFLAGS: x86.BootRFLAGS,
 	}
-	if err := k.SetRegs(&regs); err != nil {
-		return m.hostErr(err)
-	}
-	return nil
+	return k.SetRegs(&regs)
 }

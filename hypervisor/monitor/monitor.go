@@ -32,6 +32,8 @@ type Monitor struct {
 	// machine is the device, VM and vCPU; machine.VCPU is owned by the
 	// vcpu runner from the first Run or Call on (and nil then).
 	machine kvm.Machine
+	tscKHz  uint64      // the vCPU's TSC frequency, when a shell read it already
+	regsSet bool        // the vCPU has its boot registers (set by a shell)
 	ram     []byte      // the whole guest RAM mapping
 	mem     hvt.Memory  // ram as the guest may address it (hypercall checks)
 	ro      []hvt.Range // pages read-only on the host: the monitor never writes there
@@ -177,6 +179,7 @@ func New(cfg Config) (m *Monitor, err error) {
 
 	if shell != nil {
 		m.ram, m.mem, m.ro, m.machine = shell.ram, hvt.Memory(shell.ram), shell.t.readOnly(), *shell.machine
+		m.tscKHz, m.regsSet = shell.tscKHz, shell.regsSet
 		shell = nil // m.Close closes what it was
 	} else {
 		// Solo5 reports KVM errors after manifest errors and before

@@ -80,7 +80,8 @@ func NewTemplate(img *Image, memSize uint64, prepare func(ram []byte) ([]hvt.Ran
 		return t, &Error{Kind: ErrConfig, Msg: err.Error(), Err: err}
 	}
 	// The manifest copy as a guest with no device attached gets it (the
-	// command line after it is empty): guests that match share its page.
+	// command line after it is empty). Its page is then the template's
+	// from the start, not allocated by a shell's first look at it.
 	copy(ram[manifestGPA:], img.Manifest.Encode())
 	if prepare != nil {
 		extra, err := prepare(ram)
@@ -150,6 +151,8 @@ type Shell struct {
 	t       *Template
 	ram     []byte
 	machine *kvm.Machine
+	tscKHz  uint64 // its vCPU's TSC frequency, in the boot info already
+	regsSet bool   // its vCPU has the boot registers
 }
 
 // NewShell makes a shell of t in machine m, which it takes over (closed
@@ -167,10 +170,24 @@ func (t *Template) NewShell(m *kvm.Machine) (*Shell, error) {
 			return nil, &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
 		}
 	}
+	// The boot info of a guest with no arguments and no device attached,
+	// written here, ahead of need and before the memory is in the VM: New
+	// then writes only what differs.
+	if sh.tscKHz, err = m.VCPU.TSCKHz(); err != nil {
+		sh.Close()
+		return nil, &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
+	}
+	writeBootInfo(ram, t.memSize, t.img.KernelEnd, sh.tscKHz, t.img.Manifest.Encode(), "")
 	if err := m.VM.MapMemory(0, 0, ram, 0); err != nil {
 		sh.Close()
 		return nil, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
 	}
+	// The registers too (two ioctls, ~35 µs here), off the start path.
+	if err := bootRegisters(m.VCPU, t.img.Entry, t.memSize); err != nil {
+		sh.Close()
+		return nil, &Error{Kind: ErrHost, Msg: "KVM: boot registers: " + err.Error(), Err: err}
+	}
+	sh.regsSet = true
 	return sh, nil
 }
 
