@@ -1,6 +1,6 @@
 // Package served runs a real `uaaf serve` daemon as a child process for a
-// benchmark — the way a user runs uaaf — and hands out a Go client of it,
-// its pid (for its memory) and its log.
+// benchmark or a trace replay — the way a user runs uaaf — and hands out a
+// Go client of it, its pid (for its memory) and its log.
 //
 // A Daemon belongs to the goroutine that started it: Close it (defer it);
 // its Client may be used from any goroutine.
@@ -43,11 +43,17 @@ type Options struct {
 	// command); it is run as `Binary serve --socket DIR/uaaf.sock
 	// --config DIR/uaaf.json ARGS...`.
 	Binary string
-	// Config is written to DIR/uaaf.json: the libraries to preload and the
-	// images to register. Paths should be absolute.
+	// Config is written to DIR/uaaf.json and given with --config: the
+	// libraries to preload and the images to register (paths should be
+	// absolute). An empty Config gives no --config.
 	Config daemon.Config
 	// Args are further `uaaf serve` flags, e.g. "--pool-size", "16".
 	Args []string
+	// Env is added to the daemon's environment (e.g. "UAAF_LIB_PATH=").
+	Env []string
+	// LogPath, if set, receives the daemon's log (its stderr) and is kept
+	// after Close; by default the log lives in DIR and goes with it.
+	LogPath string
 	// ReadyTimeout bounds the wait for the "ready" line (default 60 s).
 	ReadyTimeout time.Duration
 }
@@ -88,24 +94,34 @@ func Start(ctx context.Context, opt Options) (*Daemon, error) {
 		return nil, fmt.Errorf("served: %w", err)
 	}
 	d := &Daemon{dir: dir, Socket: filepath.Join(dir, "uaaf.sock"), log: filepath.Join(dir, "serve.log"), done: make(chan struct{})}
-	cfg, err := json.MarshalIndent(opt.Config, "", "  ")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("served: config: %w", err)
+	if opt.LogPath != "" {
+		d.log = opt.LogPath
 	}
-	cfgPath := filepath.Join(dir, "uaaf.json")
-	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("served: %w", err)
+	d.argv = []string{opt.Binary, "serve", "--socket", d.Socket}
+	if len(opt.Config.LibPath)+len(opt.Config.Libraries)+len(opt.Config.Images) > 0 {
+		cfg, err := json.MarshalIndent(opt.Config, "", "  ")
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("served: config: %w", err)
+		}
+		cfgPath := filepath.Join(dir, "uaaf.json")
+		if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("served: %w", err)
+		}
+		d.argv = append(d.argv, "--config", cfgPath)
 	}
+	d.argv = append(d.argv, opt.Args...)
 	logF, err := os.Create(d.log)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("served: %w", err)
 	}
 	defer logF.Close()
-	d.argv = append([]string{opt.Binary, "serve", "--socket", d.Socket, "--config", cfgPath}, opt.Args...)
 	d.cmd = exec.Command(d.argv[0], d.argv[1:]...)
+	if len(opt.Env) > 0 {
+		d.cmd.Env = append(os.Environ(), opt.Env...)
+	}
 	d.cmd.Stderr = logF
 	// A group of its own: killing it kills whatever it started too.
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
