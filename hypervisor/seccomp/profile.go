@@ -8,7 +8,9 @@ import (
 )
 
 // Rule allows one system call: with any arguments, or only when one argument
-// passes one check. At most one of Values, NoBits and PID may be set.
+// passes one check. At most one of Values, NoBits and PID may be set. A rule
+// with Errno refuses the call instead (with that errno, not the profile's
+// action): it takes no check and is the syscall's only rule.
 type Rule struct {
 	// Syscall is the call's amd64 number (unix.SYS_PREAD64).
 	Syscall int
@@ -22,6 +24,10 @@ type Rule struct {
 	// PID requires argument Arg to be the pid of the process that installs
 	// the filter (known only then).
 	PID bool
+	// Errno, if non-zero, makes the call fail with this errno: for a call
+	// whose arguments seccomp cannot see (clone3's flags are in memory)
+	// but whose caller falls back to one it can check.
+	Errno unix.Errno
 }
 
 // Profile is a named allowlist: the rules of its groups, in order. Several
@@ -83,6 +89,10 @@ func (r Rule) checks(pid int) ([]check, error) {
 		return nil, fmt.Errorf("%w: syscall %d: argument index %d not in 0..5", ErrProfile, r.Syscall, r.Arg)
 	case kinds == 0 && r.Arg != 0:
 		return nil, fmt.Errorf("%w: syscall %d: argument %d named without a check", ErrProfile, r.Syscall, r.Arg)
+	case r.Errno != 0 && kinds > 0:
+		return nil, fmt.Errorf("%w: syscall %d: Errno takes no check", ErrProfile, r.Syscall)
+	case r.Errno < 0 || r.Errno > 0xfff:
+		return nil, fmt.Errorf("%w: syscall %d: errno %d out of range", ErrProfile, r.Syscall, int(r.Errno))
 	}
 	var cs []check
 	for _, v := range r.Values {
@@ -139,8 +149,10 @@ func (p Profile) program(arch, def uint32, pid int) ([]unix.SockFilter, error) {
 		return nil, fmt.Errorf("%w: profile %q is empty", ErrProfile, p.Name)
 	}
 	type merged struct {
-		any bool // some rule allows every argument
-		cs  []check
+		any   bool // some rule allows every argument
+		cs    []check
+		errno unix.Errno
+		rules int
 	}
 	calls := map[int]*merged{}
 	for _, r := range rules {
@@ -153,8 +165,14 @@ func (p Profile) program(arch, def uint32, pid int) ([]unix.SockFilter, error) {
 			m = &merged{}
 			calls[r.Syscall] = m
 		}
-		if cs == nil {
+		m.rules++
+		if r.Errno != 0 {
+			m.errno = r.Errno
+		} else if cs == nil {
 			m.any = true
+		}
+		if m.errno != 0 && m.rules > 1 {
+			return nil, fmt.Errorf("%w: profile %s: syscall %d: a rule with Errno must be its only rule", ErrProfile, p.Name, r.Syscall)
 		}
 		for _, c := range cs {
 			if !slices.Contains(m.cs, c) {
@@ -174,6 +192,11 @@ func (p Profile) program(arch, def uint32, pid int) ([]unix.SockFilter, error) {
 	var free []uint32 // syscalls allowed with any arguments
 	for _, nr := range p.Syscalls() {
 		m := calls[nr]
+		if m.errno != 0 {
+			prog = append(prog, jump(bpfJEq, uint32(nr), 0, 1),
+				stmt(bpfRet, unix.SECCOMP_RET_ERRNO|uint32(m.errno)))
+			continue
+		}
 		if m.any {
 			free = append(free, uint32(nr))
 			continue

@@ -101,6 +101,9 @@ func TestBadProfiles(t *testing.T) {
 		{"negative arg", Profile{Name: "x", Groups: [][]Rule{{{Syscall: unix.SYS_IOCTL, Arg: -1, Values: []uint64{1}}}}}},
 		{"two checks", Profile{Name: "x", Groups: [][]Rule{{{Syscall: unix.SYS_KILL, Values: []uint64{1}, PID: true}}}}},
 		{"arg without check", Profile{Name: "x", Groups: [][]Rule{{{Syscall: unix.SYS_READ, Arg: 2}}}}},
+		{"errno with a check", Profile{Name: "x", Groups: [][]Rule{{{Syscall: unix.SYS_CLONE3, Errno: unix.ENOSYS, NoBits: 1}}}}},
+		{"errno beside another rule", Profile{Name: "x", Groups: [][]Rule{{{Syscall: unix.SYS_CLONE3, Errno: unix.ENOSYS}, {Syscall: unix.SYS_CLONE3}}}}},
+		{"errno out of range", Profile{Name: "x", Groups: [][]Rule{{{Syscall: unix.SYS_CLONE3, Errno: 0x1000}}}}},
 		{"too many alternatives", Profile{Name: "x", Groups: [][]Rule{{{Syscall: unix.SYS_IOCTL, Arg: 1, Values: make([]uint64, 60)}}}}},
 	}
 	for i := range tests[len(tests)-1].p.Groups[0][0].Values {
@@ -339,6 +342,38 @@ func TestMerge(t *testing.T) {
 		got, _ := vm.Run(seccompData(x86, arch.X86_64.SyscallNames[tt.nr], tt.args...))
 		if uint32(got) != tt.want {
 			t.Errorf("%s%v: %#x, want %#x", tt.nr, tt.args, uint32(got), tt.want)
+		}
+	}
+}
+
+// TestErrnoRule: a rule with Errno answers its call with that errno, and
+// the profile's other calls are decided as before.
+func TestErrnoRule(t *testing.T) {
+	p := Profile{Name: "x", Groups: [][]Rule{{
+		{Syscall: unix.SYS_CLONE3, Errno: unix.ENOSYS},
+		{Syscall: unix.SYS_CLONE, Arg: 0, Values: []uint64{goThreadCloneFlags}},
+		{Syscall: unix.SYS_GETPID},
+	}}}
+	vm, err := bpf.NewVM(assemble(t, p, Kill))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x86 := uint32(unix.AUDIT_ARCH_X86_64)
+	for _, tc := range []struct {
+		what string
+		nr   int
+		args []uint64
+		want uint32
+	}{
+		{"clone3", unix.SYS_CLONE3, []uint64{0, 88}, unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		{"thread clone", unix.SYS_CLONE, []uint64{goThreadCloneFlags}, allow},
+		{"fork clone", unix.SYS_CLONE, []uint64{uint64(unix.SIGCHLD)}, kill},
+		{"getpid", unix.SYS_GETPID, nil, allow},
+		{"getppid", unix.SYS_GETPPID, nil, kill},
+	} {
+		got, err := vm.Run(seccompData(x86, tc.nr, tc.args...))
+		if err != nil || uint32(got) != tc.want {
+			t.Errorf("%s: %#x, %v; want %#x", tc.what, got, err, tc.want)
 		}
 	}
 }
