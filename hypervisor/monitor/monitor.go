@@ -388,7 +388,9 @@ type runClock struct {
 // CPUTime returns the CPU time the vCPU thread has spent on this guest so
 // far (in KVM_RUN and serving its exits) and true while Run runs; false
 // before and after (then Stats().CPU has the total). Safe from any
-// goroutine.
+// goroutine, but not from a thread confined to seccomp.Runner (a vCPU
+// thread): that profile allows clock_gettime of the calling thread's own
+// clock only, not of another thread's (ThreadCPU).
 func (m *Monitor) CPUTime() (time.Duration, bool) {
 	rc := m.running.Load()
 	if rc == nil {
@@ -402,7 +404,8 @@ func (m *Monitor) CPUTime() (time.Duration, bool) {
 }
 
 // ThreadCPU returns the CPU time of thread tid of this process, read
-// through its CPU-time clock (clock_gettime with the thread's clock id).
+// through its CPU-time clock (clock_gettime with the thread's clock id;
+// seccomp.Daemon allows it, seccomp.Runner does not).
 func ThreadCPU(tid int) (time.Duration, error) {
 	// The kernel's clock id for a thread's scheduler CPU time: the tid,
 	// complemented, above the per-thread flag (4) and CPUCLOCK_SCHED (2).

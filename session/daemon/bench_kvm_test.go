@@ -10,13 +10,13 @@ import (
 	"github.com/uaaf/uaaf/session/api"
 )
 
-// BenchmarkSessionSeccomp measures what the per-session seccomp filter
-// (Options.Seccomp: the runner allowlist loaded on each session's vCPU
-// thread, which then ends with the session instead of returning to the
-// runtime) costs a session's start: two daemons in this process, one with
-// the filter (kill) and one without (off), alternately invoke the hello
-// guest (in-process, no HTTP). Reported: the medians of the boot phase
-// (VM taken → first guest instruction, which includes the filter's load),
+// BenchmarkSessionSeccomp measures what the seccomp filter of the vCPU
+// threads (Options.Seccomp: the runner allowlist, loaded once on each
+// runner thread, which then runs sessions one after another; runners.go)
+// costs a session's start: two daemons in this process, one with the
+// filter (kill) and one without (off), alternately invoke the hello guest
+// (in-process, no HTTP). Reported: the medians of the boot phase (VM taken
+// → first guest instruction; a new runner's filter load included),
 // of the whole start (request → first instruction) and of the total
 // (request → exit status), for each, and the median paired difference
 // kill − off of boot and total.

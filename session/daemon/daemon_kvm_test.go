@@ -141,6 +141,10 @@ func TestSessionLifecycle(t *testing.T) {
 	if s.State != api.StateExited || *s.ExitStatus != 0 {
 		t.Fatalf("waited: %+v", s)
 	}
+	// The refused second start did not move its start's timing.
+	if tm := s.Timings; tm.BootNs <= 0 || tm.StartNs != tm.BootNs {
+		t.Errorf("timings after a refused second start: %+v; want start = boot > 0", tm)
+	}
 	_, _, console := td.do(t, "GET", path+"/console", nil)
 	if !strings.Contains(string(console), "RESULT crc32.crc32 4 c2412435") {
 		t.Errorf("console: %q", console)

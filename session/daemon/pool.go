@@ -120,17 +120,24 @@ func (p *pool) fillShells() {
 			if err != nil {
 				break // the template was closed, or KVM failed: Shell falls back
 			}
+			// Queued under shellMu, which forget holds to remove the queue
+			// before it drains it: no shell lands in a queue nobody will
+			// drain.
 			p.shellMu.Lock()
-			live := p.shells[w.t] == w.q
-			p.shellMu.Unlock()
-			if !live {
-				sh.Close()
-				break
+			live, queued := p.shells[w.t] == w.q, false
+			if live {
+				select {
+				case w.q <- sh:
+					queued = true
+				default:
+				}
 			}
-			select {
-			case w.q <- sh:
-			default:
+			p.shellMu.Unlock()
+			if !queued {
 				sh.Close()
+			}
+			if !live {
+				break
 			}
 		}
 	}
@@ -170,7 +177,7 @@ func (p *pool) forget(t *monitor.Template) {
 	delete(p.shells, t)
 	p.shellMu.Unlock()
 	if ok {
-		drainShells(q)
+		drainShells(q) // nothing is queued to q from now on (fillShells checks under shellMu)
 	}
 }
 

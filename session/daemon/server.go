@@ -339,7 +339,7 @@ func (d *Daemon) hCreateSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if spec.Start {
-		if err := d.start(s); err != nil {
+		if err := d.start(s, time.Time{}); err != nil {
 			return err
 		}
 	}

@@ -198,22 +198,22 @@ func (d *Daemon) StartSession(id uint64) (api.Session, error) {
 	if err != nil {
 		return api.Session{}, err
 	}
-	s.mu.Lock()
-	s.startReq = startReq
-	s.mu.Unlock()
-	if err := d.start(s); err != nil {
+	if err := d.start(s, startReq); err != nil {
 		return api.Session{}, err
 	}
 	return s.view(), nil
 }
 
-// start runs s on a goroutine of its own (its vCPU thread).
-func (d *Daemon) start(s *sess) error {
+// start runs s on a goroutine of its own (its vCPU thread). startReq is
+// when a start request of its own arrived (zero: it starts with its
+// creation).
+func (d *Daemon) start(s *sess, startReq time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != api.StateCreated {
 		return fmt.Errorf("%w: session %d is %s, not created", ErrConflict, s.id, s.state)
 	}
+	s.startReq = startReq
 	ctx, cancel := context.WithCancelCause(context.Background())
 	if s.timeout > 0 {
 		var stop context.CancelFunc
@@ -341,10 +341,10 @@ func (d *Daemon) forgetLocked(s *sess) {
 // session, or for a session never started from any.
 func (d *Daemon) release(s *sess) { d.detach(s)() }
 
-// detach drops s's library references and takes it out of the S-F table
-// at once, and returns the rest of release: destroying its VMs, closing
-// its input, freeing its admission slot (a slot bounds live VMs, so it is
-// freed last) and closing s.gone. Once: later calls return a no-op.
+// detach drops s's library references, takes it out of the S-F table and
+// frees its admission slot at once, and returns the rest of release:
+// destroying its VMs, closing its input and closing s.gone. Once: later
+// calls return a no-op.
 func (d *Daemon) detach(s *sess) (destroy func()) {
 	s.mu.Lock()
 	if s.released {
@@ -354,12 +354,14 @@ func (d *Daemon) detach(s *sess) (destroy func()) {
 	s.released = true
 	s.mu.Unlock()
 	vms := s.s.Detach()
+	// Its slot is free at once, so that whoever hears of its end may start
+	// the next session: the VMs being destroyed then are few and brief.
+	s.slot.release()
 	return func() {
 		vms()
 		if s.input != nil {
 			s.input.Close()
 		}
-		s.slot.release()
 		close(s.gone)
 	}
 }
@@ -505,7 +507,7 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 		return api.InvokeResult{}, err
 	}
 	s.invoked = true
-	if err := d.start(s); err != nil {
+	if err := d.start(s, time.Time{}); err != nil {
 		d.DeleteSession(s.id)
 		return api.InvokeResult{}, err
 	}

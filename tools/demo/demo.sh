@@ -10,8 +10,12 @@
 # it with SIGTERM. Everything it creates is removed on exit.
 set -eu
 
+BIN=${1:-}
+if [ -n "$BIN" ]; then
+	BIN=$(cd "$BIN" && pwd) || exit 1 # before the cd below: relative to the caller
+fi
 cd "$(dirname "$0")/../.."
-BIN=${1:-bin}
+BIN=${BIN:-bin}
 UAAF="$BIN/uaaf"
 TMP=$(mktemp -d /tmp/uaaf-demo.XXXXXX)
 UAAF_SOCKET="$TMP/uaaf.sock"
