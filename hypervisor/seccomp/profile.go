@@ -91,7 +91,7 @@ func (r Rule) checks(pid int) ([]check, error) {
 		return nil, fmt.Errorf("%w: syscall %d: argument %d named without a check", ErrProfile, r.Syscall, r.Arg)
 	case r.Errno != 0 && kinds > 0:
 		return nil, fmt.Errorf("%w: syscall %d: Errno takes no check", ErrProfile, r.Syscall)
-	case r.Errno < 0 || r.Errno > 0xfff:
+	case r.Errno > 0xfff:
 		return nil, fmt.Errorf("%w: syscall %d: errno %d out of range", ErrProfile, r.Syscall, int(r.Errno))
 	}
 	var cs []check
