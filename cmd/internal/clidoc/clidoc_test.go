@@ -129,7 +129,7 @@ func TestManPage(t *testing.T) {
 			t.Errorf("man page does not mention %q", "uaaf "+p)
 		}
 	}
-	for _, s := range []string{".SH EXIT STATUS", ".SH ENVIRONMENT", "UAAF_DATA_DIR", ".SH FILES", "--stats[=FILE]", "rate[,min=\\[u2026],max=\\[u2026]] (overrides --pool-size)"} {
+	for _, s := range []string{".SH EXIT STATUS", ".SH ENVIRONMENT", "UAAF_DATA_DIR", ".SH FILES", "--stats[=FILE]", "NAME[,key=value\\[u2026]] with NAME one of fixed, rate"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("man page lacks %q", s)
 		}
