@@ -88,6 +88,8 @@ type Image struct {
 	Input    bool     `json:"input"`    // it declares the block device "input"
 	Memory   uint64   `json:"memory"`   // bytes of its template resident on the host
 	Sessions int      `json:"sessions"` // sessions started from it so far
+	Shells   int      `json:"shells"`   // guests of it made ahead of need, ready now (its warm state)
+	Cool     bool     `json:"cool"`     // the keep-alive policy dropped its warm state; the next session asks for it again
 }
 
 // Limits bound one session. Millisecond values are 0 to MaxMs (larger
@@ -214,7 +216,7 @@ func (r InvokeResult) ConsoleBytes() []byte {
 type Event struct {
 	Seq     uint64    `json:"seq"`
 	Time    time.Time `json:"time"`
-	Type    string    `json:"type"` // session.created|started|exited|failed|killed|deleted|expired, library.loaded|load_failed|unloaded|instantiated, image.added|removed, daemon.draining, events.lost
+	Type    string    `json:"type"` // session.created|started|exited|failed|killed|deleted|expired, library.loaded|load_failed|unloaded|instantiated, image.added|removed|cooled|warmed, daemon.draining, events.lost
 	Session uint64    `json:"session,omitempty"`
 	Image   string    `json:"image,omitempty"`
 	Library string    `json:"library,omitempty"`

@@ -69,6 +69,11 @@ type Options struct {
 	// libraries (sched.ParseKeepAlive syntax: "ttl=10m", "hybrid",
 	// "pinned"); empty means "ttl=10m".
 	KeepAlive string
+	// ImageKeepAlive is the keep-alive policy of session images' warm
+	// state (the guests the pool makes ahead of need for each image, see
+	// ShellsPerImage), in the same syntax, applied per image once its last
+	// session ends; empty means the libraries' policy (KeepAlive).
+	ImageKeepAlive string
 	// Queue is the admission order of waiting invocations
 	// (sched.ParseQueue: "fifo", "edf", "fair", with ",per-image=N");
 	// empty means "fifo".
@@ -131,6 +136,7 @@ type Daemon struct {
 	sel     *switcher.Selection
 	reg     *libvm.Registry
 	keep    sched.KeepAlive
+	warm    *warmth // images' warm state under ImageKeepAlive
 	table   *session.Table
 	adm     *admission
 	events  *hub
@@ -213,6 +219,15 @@ func New(opts Options) (d *Daemon, err error) {
 	if d.keep, err = sched.ParseKeepAlive(keep); err != nil {
 		return d, fmt.Errorf("%w: keep-alive policy: %w", ErrInvalid, err)
 	}
+	imageKeep := opts.ImageKeepAlive
+	if imageKeep == "" {
+		imageKeep = keep
+	}
+	ik, err := sched.ParseKeepAlive(imageKeep)
+	if err != nil {
+		return d, fmt.Errorf("%w: image keep-alive policy: %w", ErrInvalid, err)
+	}
+	d.warm = newWarmth(ik, d.clock, d.events.publish)
 	queue := opts.Queue
 	if queue == "" {
 		queue = "fifo"
@@ -246,7 +261,7 @@ func New(opts Options) (d *Daemon, err error) {
 	d.metrics = newMetrics(d)
 	d.bg.Add(1)
 	go d.housekeep()
-	d.log.Info("daemon started", "switch", d.sel.Why, "keep_alive", keep, "queue", queue, "pool", poolSpec,
+	d.log.Info("daemon started", "switch", d.sel.Why, "keep_alive", keep, "image_keep_alive", imageKeep, "queue", queue, "pool", poolSpec,
 		"max_sessions", opts.MaxSessions, "max_queued", opts.MaxQueued)
 	return d, nil
 }
@@ -458,6 +473,9 @@ func (d *Daemon) Close() error {
 	}
 	close(d.stop)
 	d.bg.Wait()
+	if d.warm != nil {
+		d.warm.close()
+	}
 	d.mu.Lock()
 	for _, im := range d.images {
 		im.close()

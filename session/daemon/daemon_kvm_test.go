@@ -21,6 +21,7 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/seccomp"
 	"github.com/uaaf/uaaf/session/api"
+	"github.com/uaaf/uaaf/session/sched"
 )
 
 // TestInvoke: an invocation of a session importing four preloaded
@@ -583,6 +584,64 @@ func TestKeepAlive(t *testing.T) {
 	}
 	if !found {
 		t.Error("no library.unloaded event")
+	}
+}
+
+// TestImageKeepAlive: an image's warm state (its shells, guests made ahead
+// of need) fills once it is used, is dropped when the image keep-alive
+// window after its last session ends (an image.cooled event says so, the
+// image reads cool), and comes back with the next session, which runs as
+// before.
+func TestImageKeepAlive(t *testing.T) {
+	clock := sched.NewFakeClock(time.Date(2019, 7, 15, 0, 0, 0, 0, time.UTC))
+	td := startDaemon(t, Options{KeepAlive: "pinned", ImageKeepAlive: "ttl=10m", ShellsPerImage: 2, Clock: clock})
+	shells := func() (int, bool) {
+		im, err := td.Image("hello")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return im.Shells, im.Cool
+	}
+	hello := func() {
+		t.Helper()
+		r := td.invoke(t, api.Invoke{Image: "hello", Args: []string{"Hello_Solo5"}})
+		if r.State != api.StateExited || r.ExitStatus == nil || *r.ExitStatus != 0 || !strings.Contains(r.Output, "Hello") {
+			t.Fatalf("hello: %s %v: %q", r.State, r.ExitStatus, r.Output)
+		}
+	}
+	if n, cool := shells(); n != 0 || cool {
+		t.Fatalf("before any session: %d shells, cool %v; want none, warm", n, cool)
+	}
+	hello()
+	if !waitFor(5*time.Second, func() bool { n, _ := shells(); return n == 2 }) {
+		n, _ := shells()
+		t.Fatalf("%d shells after a session, want 2", n)
+	}
+	clock.Advance(9 * time.Minute)
+	if n, cool := shells(); n != 2 || cool {
+		t.Fatalf("within the image keep-alive: %d shells, cool %v; want 2, warm", n, cool)
+	}
+	clock.Advance(time.Minute)
+	if n, cool := shells(); n != 0 || !cool {
+		t.Fatalf("after the image keep-alive: %d shells, cool %v; want none, cool", n, cool)
+	}
+	hello()
+	if !waitFor(5*time.Second, func() bool { n, cool := shells(); return n == 2 && !cool }) {
+		n, cool := shells()
+		t.Fatalf("after a session of the cool image: %d shells, cool %v; want 2, warm", n, cool)
+	}
+	var cooled, warmed int
+	for _, ev := range td.events(t, 0, 1000, 300*time.Millisecond) {
+		switch {
+		case ev.Image != "hello":
+		case ev.Type == "image.cooled" && ev.Detail == "keep-alive ended":
+			cooled++
+		case ev.Type == "image.warmed" && ev.Detail == "used":
+			warmed++
+		}
+	}
+	if cooled != 1 || warmed != 1 {
+		t.Errorf("events: %d image.cooled, %d image.warmed; want 1 and 1", cooled, warmed)
 	}
 }
 

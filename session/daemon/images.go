@@ -28,6 +28,7 @@ type image struct {
 	path   string
 	memMiB int // default guest memory
 	pool   *pool
+	warm   *warmth
 
 	mu    sync.Mutex
 	preps map[int]*prepared // by memory size in MiB; nil once closed
@@ -69,7 +70,7 @@ func (d *Daemon) prepare(name, path string, memMiB int) (*image, error) {
 	if err != nil {
 		return nil, imageErr(err)
 	}
-	im := &image{name: name, path: path, memMiB: memMiB, pool: d.pool, preps: map[int]*prepared{memMiB: {img: prep}}, kind: "plain"}
+	im := &image{name: name, path: path, memMiB: memMiB, pool: d.pool, warm: d.warm, preps: map[int]*prepared{memMiB: {img: prep}}, kind: "plain"}
 	if prep.Notes.IsSession() {
 		im.kind = "session"
 		seen := map[string]bool{}
@@ -168,12 +169,35 @@ func (im *image) templates() int {
 
 // close drops every template: those in use close when released.
 func (im *image) close() {
+	if im.warm != nil {
+		im.warm.forget(im) // before im.mu: warmth locks first
+	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	for _, p := range im.preps {
 		im.drop(p)
 	}
 	im.preps = nil
+}
+
+// coolShells drops the shells the pool keeps of each of im's templates;
+// the next session of a template asks for them again.
+func (im *image) coolShells() {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	for _, p := range im.preps {
+		im.pool.forget(p.img.Template)
+	}
+}
+
+// warmShells asks the pool to make shells of im's default template ahead
+// again (a pre-warm).
+func (im *image) warmShells() {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if p, ok := im.preps[im.memMiB]; ok {
+		im.pool.want(p.img.Template)
+	}
 }
 
 func (im *image) describe() api.Image {
@@ -185,8 +209,10 @@ func (im *image) describe() api.Image {
 	im.mu.Lock()
 	for _, p := range im.preps {
 		out.Memory += p.img.Template.Resident()
+		out.Shells += im.pool.shellsOf(p.img.Template)
 	}
 	im.mu.Unlock()
+	out.Cool = im.warm != nil && im.warm.cooled(im)
 	return out
 }
 

@@ -143,19 +143,18 @@ func (p *pool) fillShells() {
 	}
 }
 
-// Shell returns a shell of t if one is ready (and asks for t's queue to be
-// kept filled from now on); nil when none is.
+// Shell returns a shell of t if one is ready; nil when none is. A session
+// that was bound asks for t's shells with want.
 func (p *pool) Shell(t *monitor.Template) *monitor.Shell {
 	if p.perShells <= 0 {
 		return nil
 	}
 	p.shellMu.Lock()
 	q, ok := p.shells[t]
-	if !ok {
-		q = make(chan *monitor.Shell, p.perShells)
-		p.shells[t] = q
-	}
 	p.shellMu.Unlock()
+	if !ok {
+		return nil
+	}
 	defer p.poke()
 	select {
 	case sh := <-q:
@@ -167,7 +166,31 @@ func (p *pool) Shell(t *monitor.Template) *monitor.Shell {
 	}
 }
 
-// forget drops t's shells (its image was removed).
+// want asks for t's shells to be made ahead from now on (a session of it
+// was bound, or a pre-warm); a no-op if they are already.
+func (p *pool) want(t *monitor.Template) {
+	if p.perShells <= 0 {
+		return
+	}
+	p.shellMu.Lock()
+	_, ok := p.shells[t]
+	if !ok {
+		p.shells[t] = make(chan *monitor.Shell, p.perShells)
+	}
+	p.shellMu.Unlock()
+	if !ok {
+		p.poke()
+	}
+}
+
+// shellsOf returns how many shells of t are ready.
+func (p *pool) shellsOf(t *monitor.Template) int {
+	p.shellMu.Lock()
+	defer p.shellMu.Unlock()
+	return len(p.shells[t])
+}
+
+// forget drops t's shells (its image was removed, or its keep-alive ended).
 func (p *pool) forget(t *monitor.Template) {
 	if p == nil {
 		return

@@ -148,6 +148,10 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	d.sessions[ss.id] = ss
 	d.mu.Unlock()
 	ok = true
+	// After use: a keep-alive timer dropping the image's shells has either
+	// run before it or will find the image in use.
+	d.warm.use(im)
+	d.pool.want(prep.Template) // shells of it from now on, if none are being made
 	ev := api.Event{Type: "session.created", Session: ss.id, Image: spec.Image}
 	for _, v := range ss.s.Row().Views {
 		ev.Libraries = append(ev.Libraries, api.LibraryUse{Library: v.Library, Warm: v.Warm})
@@ -354,6 +358,7 @@ func (d *Daemon) detach(s *sess) (destroy func()) {
 	s.released = true
 	s.mu.Unlock()
 	vms := s.s.Detach()
+	d.warm.done(s.img)
 	// Its slot is free at once, so that whoever hears of its end may start
 	// the next session: the VMs being destroyed then are few and brief.
 	s.slot.release()

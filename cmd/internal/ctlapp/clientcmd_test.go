@@ -162,15 +162,15 @@ func TestClientVerbs(t *testing.T) {
 			"NAME  REFS  PINNED  RESIDENT  INSTANCES  MEMORY  LOAD  LOADS  EXPORTS  PATH\n" +
 				"sha256  0  yes  yes  0  {b}  {d}  1  sha256  " + lib("sha256") + "\n", 0, ""},
 		{[]string{"image", "add", "demo=guest/build/demo.hvt"},
-			"NAME  KIND  MEM  SESSIONS  TEMPLATE  INPUT  IMPORTS  PATH\n" +
-				"demo  session  8 MiB  0  {b}  no  base64,sha256,crc32,sort  " + guest("demo") + "\n", 0, ""},
+			"NAME  KIND  MEM  SESSIONS  TEMPLATE  SHELLS  INPUT  IMPORTS  PATH\n" +
+				"demo  session  8 MiB  0  {b}  0  no  base64,sha256,crc32,sort  " + guest("demo") + "\n", 0, ""},
 		{[]string{"image", "add", "--mem", "4", "hello=" + guest("hello")},
-			"NAME  KIND  MEM  SESSIONS  TEMPLATE  INPUT  IMPORTS  PATH\n" +
-				"hello  plain  4 MiB  0  {b}  no  -  " + guest("hello") + "\n", 0, ""},
+			"NAME  KIND  MEM  SESSIONS  TEMPLATE  SHELLS  INPUT  IMPORTS  PATH\n" +
+				"hello  plain  4 MiB  0  {b}  0  no  -  " + guest("hello") + "\n", 0, ""},
 		{[]string{"image", "ls"},
-			"NAME  KIND  MEM  SESSIONS  TEMPLATE  INPUT  IMPORTS  PATH\n" +
-				"demo  session  8 MiB  0  {b}  no  base64,sha256,crc32,sort  " + guest("demo") + "\n" +
-				"hello  plain  4 MiB  0  {b}  no  -  " + guest("hello") + "\n", 0, ""},
+			"NAME  KIND  MEM  SESSIONS  TEMPLATE  SHELLS  INPUT  IMPORTS  PATH\n" +
+				"demo  session  8 MiB  0  {b}  0  no  base64,sha256,crc32,sort  " + guest("demo") + "\n" +
+				"hello  plain  4 MiB  0  {b}  0  no  -  " + guest("hello") + "\n", 0, ""},
 		{[]string{"image", "rm", "hello"}, "removed hello\n", 0, ""},
 
 		// A session step by step; created, it holds its libraries.

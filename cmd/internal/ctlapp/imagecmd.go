@@ -2,6 +2,7 @@ package ctlapp
 
 import (
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -70,9 +71,15 @@ func printImages(c *cli.Context, ims []api.Image, one bool) error {
 
 func writeImages(out io.Writer, ims []api.Image) {
 	w := table(out)
-	row(w, "NAME", "KIND", "MEM", "SESSIONS", "TEMPLATE", "INPUT", "IMPORTS", "PATH")
+	row(w, "NAME", "KIND", "MEM", "SESSIONS", "TEMPLATE", "SHELLS", "INPUT", "IMPORTS", "PATH")
 	for _, im := range ims {
-		row(w, im.Name, im.Kind, humanBytes(int64(im.MemMiB)<<20), im.Sessions, humanBytes(im.Memory), yesNo(im.Input),
+		// SHELLS: guests made ahead of need, ready now; "cool" once the
+		// image keep-alive dropped them.
+		shells := strconv.Itoa(im.Shells)
+		if im.Cool {
+			shells = "cool"
+		}
+		row(w, im.Name, im.Kind, humanBytes(int64(im.MemMiB)<<20), im.Sessions, humanBytes(im.Memory), shells, yesNo(im.Input),
 			orDash(strings.Join(im.Imports, ",")), im.Path)
 	}
 	w.Flush()

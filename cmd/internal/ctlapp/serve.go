@@ -55,6 +55,7 @@ The --config file is JSON, its relative paths relative to the file itself:
 			&cli.IntFlag{Name: "lib-mem", Value: 4, Usage: "guest memory of each library view, `MiB`"},
 			&cli.DurationFlag{Name: "lib-ttl", Value: 10 * time.Minute, Usage: "how long an unpinned library stays loaded after its last session (the ttl keep-alive policy)"},
 			&cli.StringFlag{Name: "keep-alive", Usage: "keep-alive `POLICY` of libraries, NAME[,key=value…] with NAME one of " + strings.Join(sched.KeepAliveNames(), ", ") + " (e.g. ttl=10m, hybrid, pinned; overrides --lib-ttl)"},
+			&cli.StringFlag{Name: "image-keep-alive", Usage: "keep-alive `POLICY` of each session image's warm state (the guests made ahead of need for it), same syntax as --keep-alive, applied once its last session ends", DefaultText: "the libraries' policy"},
 			&cli.Float64Flag{Name: "clock-scale", Value: 1, Usage: "run the policies' clock `N` times faster than real time: keep-alive windows (--lib-ttl, hybrid's histogram) and /v1/residency are in that clock (a trace replayed at speed-up N keeps them in trace time)"},
 			&cli.StringFlag{Name: "queue", Value: "fifo", Usage: "admission order of waiting invocations, NAME[,key=value…] with NAME one of " + strings.Join(sched.QueueNames(), ", ") + " (e.g. fair,per-image=4)"},
 			&cli.IntFlag{Name: "pool-size", Value: 16, Usage: "VMs kept ready (the fixed pool policy)"},
@@ -146,7 +147,7 @@ func serve(c *cli.Context) error {
 	}
 	opts := daemon.Options{
 		Version: command.Version, Switch: c.String("switch"), LibPaths: nonEmpty(libPaths),
-		LibMemSize: uint64(c.Int("lib-mem")) << 20 &^ (2<<20 - 1), KeepAlive: keep, Queue: c.String("queue"), Pool: pool,
+		LibMemSize: uint64(c.Int("lib-mem")) << 20 &^ (2<<20 - 1), KeepAlive: keep, ImageKeepAlive: c.String("image-keep-alive"), Queue: c.String("queue"), Pool: pool,
 		MaxSessions: c.Int("max-sessions"), MaxQueued: queueBound(c.Int("max-queued")), MaxPerImage: c.Int("max-per-image"),
 		MemMiB: c.Int("mem"), Timeout: c.Duration("timeout"), CallTimeout: c.Duration("call-timeout"),
 		MaxConsole: c.Int64("max-console"), Retain: c.Duration("retain"), MaxRetained: c.Int("max-retained"), Logger: log, Seccomp: mode,
