@@ -28,6 +28,11 @@ func TestMessages(t *testing.T) {
 		{[]string{"bench", "startup", "--uaaf", "/bin/true", "--lib-dir", "/nonexistent", "--guest-dir", "/nonexistent"}, "fig10: bad configuration: image demo.hvt not found in /nonexistent (give the directory with --guest-dir): stat /nonexistent/demo.hvt: no such file or directory"},
 		{[]string{"bench", "call", "--wrong"}, "flag provided but not defined: --wrong (see uaaf bench call --help)"},
 		{[]string{"serve", "extra"}, `serve takes no arguments (got "extra"; see uaaf serve --help)`},
+		{[]string{"serve", "--keep-alive", "bogus"}, `--keep-alive bogus: sched: unknown policy: keepalive "bogus" (known: ewma, hybrid, pinned, ttl) (see uaaf serve --help)`},
+		{[]string{"serve", "--lib-ttl", "-5s"}, `--lib-ttl -5s: sched: bad policy spec: ttl: ttl="-5s" is not a duration ≥ 0 (e.g. 10m) (see uaaf serve --help)`},
+		{[]string{"serve", "--image-keep-alive", "ttl=x"}, `--image-keep-alive ttl=x: sched: bad policy spec: ttl: ttl="x" is not a duration ≥ 0 (e.g. 10m) (see uaaf serve --help)`},
+		{[]string{"serve", "--queue", "lifo"}, `--queue lifo: sched: unknown policy: queue "lifo" (known: edf, fair, fifo) (see uaaf serve --help)`},
+		{[]string{"serve", "--pool-size", "-1"}, `--pool-size -1: sched: bad policy spec: fixed: want fixed=N with N ≥ 0, have "-1" (see uaaf serve --help)`},
 		{[]string{"events", "--since", "abc"}, `invalid value "abc" for flag --since: parse error (see uaaf events --help)`},
 	}
 	for _, tt := range tests {

@@ -134,6 +134,30 @@ func serve(c *cli.Context) error {
 	if pool == "" {
 		pool = fmt.Sprintf("fixed=%d", c.Int("pool-size"))
 	}
+	// The policies, checked here so that a typo gets the flag's name.
+	keepFlag, poolFlag := "--keep-alive "+keep, "--pool "+pool
+	if c.String("keep-alive") == "" {
+		keepFlag = "--lib-ttl " + c.Duration("lib-ttl").String()
+	}
+	if c.String("pool") == "" {
+		poolFlag = fmt.Sprintf("--pool-size %d", c.Int("pool-size"))
+	}
+	for _, f := range []struct {
+		flag, spec string
+		parse      func(string) error
+	}{
+		{keepFlag, keep, func(s string) error { _, err := sched.ParseKeepAlive(s); return err }},
+		{"--image-keep-alive " + c.String("image-keep-alive"), c.String("image-keep-alive"), func(s string) error { _, err := sched.ParseKeepAlive(s); return err }},
+		{"--queue " + c.String("queue"), c.String("queue"), func(s string) error { _, err := sched.ParseQueue(s); return err }},
+		{poolFlag, pool, func(s string) error { _, err := sched.ParsePool(s); return err }},
+	} {
+		if f.spec == "" {
+			continue
+		}
+		if err := f.parse(f.spec); err != nil {
+			return fmt.Errorf("%s: %w (see uaaf serve --help)", f.flag, err)
+		}
+	}
 	mode, err := seccomp.ParseMode(c.String("seccomp"))
 	if err != nil {
 		return fmt.Errorf("--seccomp wants kill, log or off, got %q", c.String("seccomp"))
