@@ -34,8 +34,10 @@ type CalleeConfig struct {
 	// Slots are the memslots of the view, in slot order: RAM except the
 	// call area, and the calling session's call area at uaafabi.CallGPA.
 	Slots []Slot
-	// ReadOnly are the pages of RAM the host made read-only (text, rodata,
-	// trampoline): the monitor never writes there.
+	// ReadOnly are the read-only pages of RAM (text, rodata, trampoline):
+	// NewCallee maps them as read-only memslots (or protects them on the
+	// host where KVM has none), and the monitor never writes there. A
+	// range is applied to whichever slot holds its guest-physical pages.
 	ReadOnly []hvt.Range
 	// Sregs and RIP are the vCPU's state at the ready point.
 	Sregs kvm.Sregs
@@ -80,8 +82,9 @@ func NewCallee(cfg CalleeConfig) (m *Monitor, err error) {
 			m = nil
 		}
 	}()
-	for i, s := range cfg.Slots {
-		if err := m.machine.VM.MapMemory(uint32(i), s.GPA, s.Mem, 0); err != nil {
+	var slot uint32
+	for _, s := range cfg.Slots {
+		if slot, err = mapGuest(m.machine.VM, slot, s.GPA, s.Mem, cfg.ReadOnly); err != nil {
 			return m, fmt.Errorf("library %s: %w", cfg.Name, m.hostErr(err))
 		}
 	}

@@ -36,7 +36,8 @@ type Monitor struct {
 	regsSet bool        // the vCPU has its boot registers (set by a shell)
 	ram     []byte      // the whole guest RAM mapping
 	mem     hvt.Memory  // ram as the guest may address it (hypercall checks)
-	ro      []hvt.Range // pages read-only on the host: the monitor never writes there
+	ro      []hvt.Range // pages read-only to the guest and the monitor: it never writes there
+	roSlots bool        // ro is read-only as memslots (a template's guest), not on the host
 	vcpu    *vcpu.Runner
 
 	devices []device // indexed like manifest.Entries; nil for entry 0
@@ -236,11 +237,9 @@ func (m *Monitor) mapRAM() (err error) {
 			return err
 		}
 		m.mem = hvt.Memory(m.ram)
-		for _, r := range t.ro {
-			if err := m.ProtectReadOnly(r.Start, r.End-r.Start); err != nil {
-				return &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
-			}
-		}
+		// Read-only as memslots when RAM joins the VM (mapGuest): the
+		// host mapping stays whole.
+		m.ro, m.roSlots = t.readOnly(), true
 		return nil
 	}
 	if m.cfg.RAM != nil {
@@ -276,7 +275,7 @@ func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
 	p.QueryCPUID()
 	var slotErr error
 	if vm := p.WaitVM(); vm != nil {
-		slotErr = vm.MapMemory(0, 0, m.ram, 0)
+		slotErr = m.mapRAMSlots(vm)
 	}
 	km, err := p.Wait()
 	if err != nil {
@@ -293,10 +292,25 @@ func (m *Monitor) joinMachine(p *kvm.PendingMachine) error {
 // mapped as memslot 0.
 func (m *Monitor) takeMachine(km *kvm.Machine) error {
 	m.machine = *km
-	if err := km.VM.MapMemory(0, 0, m.ram, 0); err != nil {
+	if err := m.mapRAMSlots(km.VM); err != nil {
 		return m.hostErr(err)
 	}
 	return nil
+}
+
+// mapRAMSlots installs guest RAM in vm from memslot 0: whole, or, for a
+// guest of a template, with its read-only ranges as read-only memslots.
+func (m *Monitor) mapRAMSlots(vm *kvm.VM) error {
+	// Asked here, by every New, whatever the guest: the first guest of a
+	// process is made before its seccomp filter, which does not allow
+	// KVM_CHECK_EXTENSION, and library instances made later under the
+	// filter (NewCallee) need the answer.
+	readOnlySlots(vm)
+	if m.roSlots {
+		_, err := mapGuest(vm, 0, 0, m.ram, m.ro)
+		return err
+	}
+	return vm.MapMemory(0, 0, m.ram, 0)
 }
 
 // kvmErr words an error creating a KVM machine from the device at path.
@@ -334,8 +348,9 @@ func (m *Monitor) ProtectReadOnly(gpa, n uint64) error {
 	return nil
 }
 
-// ReadOnly returns the page ranges made read-only on the host so far (the
-// image's text and rodata, and whatever hooks protected).
+// ReadOnly returns the page ranges read-only to the guest so far (the
+// image's text and rodata, and whatever hooks protected): on the host, or
+// as read-only memslots for a guest of a template.
 func (m *Monitor) ReadOnly() []hvt.Range { return slices.Clone(m.ro) }
 
 // Image returns the loaded image's description (nil for a library

@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -391,5 +392,91 @@ func TestDumpCore(t *testing.T) {
 	}
 	if bytes.Equal(text, make([]byte, 16)) {
 		t.Error("core has no guest text at 0x100000")
+	}
+}
+
+// TestTemplateGuests: guests of a template — New from it, with a machine
+// of the pool's kind, and from a shell made ahead — run like any guest,
+// and their text is read-only to them (read-only memslots, the host
+// mapping left whole; or protected on the host, as where KVM has no
+// read-only memslots): a store into it and a hypercall asking the monitor
+// to write there end the guest with the monitor's message.
+func TestTemplateGuests(t *testing.T) {
+	kvmtest.Require(t)
+	tests := []struct {
+		name, arg string
+		guestErr  string
+	}{
+		{name: "hello", arg: "Hello_Solo5"},
+		{name: "writetext", guestErr: "host/guest translation fault"},
+		{name: "walltext", guestErr: "WALLTIME: Invalid guest access: gpa=0x1"},
+	}
+	sys, err := kvm.Open(kvm.DefaultPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	cpuid, err := sys.SupportedCPUID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		img, err := OpenImage(kvmtest.GuestImage(t, tt.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl, err := NewTemplate(img, 8<<20, nil)
+		img.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tmpl.Close()
+		for _, c := range []struct{ shell, hostProtect bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+			shell := c.shell
+			t.Run(fmt.Sprintf("%s/shell=%v/host-protect=%v", tt.name, c.shell, c.hostProtect), func(t *testing.T) {
+				machine, err := sys.NewMachine(cpuid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.hostProtect {
+					// As on a KVM without read-only memslots.
+					readOnlySlots(machine.VM)
+					saved := roSupported
+					roSupported = false
+					defer func() { roSupported = saved }()
+				}
+				var console bytes.Buffer
+				cfg := Config{Template: tmpl, Console: &console, Log: io.Discard}
+				if tt.arg != "" {
+					cfg.Args = []string{tt.arg}
+				}
+				if shell {
+					if cfg.Shell, err = tmpl.NewShell(machine); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					cfg.ReadyMachine = machine
+				}
+				m, err := New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				status, err := m.Run(ctx)
+				out := console.String()
+				if tt.guestErr == "" {
+					if err != nil || status != 0 || !strings.Contains(out, "SUCCESS") {
+						t.Fatalf("status %d, err %v, output %q; want 0 and SUCCESS", status, err, out)
+					}
+					return
+				}
+				var ge *GuestError
+				if !errors.As(err, &ge) || !strings.Contains(err.Error(), tt.guestErr) || strings.Contains(out, "SUCCESS") {
+					t.Fatalf("err = %v (output %q), want a GuestError containing %q", err, out, tt.guestErr)
+				}
+			})
+		}
 	}
 }

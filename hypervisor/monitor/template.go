@@ -164,12 +164,6 @@ func (t *Template) NewShell(m *kvm.Machine) (*Shell, error) {
 		return nil, err
 	}
 	sh := &Shell{t: t, ram: ram, machine: m}
-	for _, r := range t.ro {
-		if err := guestmem.ProtectReadOnly(ram, r.Start, r.End-r.Start); err != nil {
-			sh.Close()
-			return nil, &Error{Kind: ErrHost, Msg: err.Error(), Err: err}
-		}
-	}
 	// The boot info of a guest with no arguments and no device attached,
 	// written here, ahead of need and before the memory is in the VM: New
 	// then writes only what differs.
@@ -178,7 +172,7 @@ func (t *Template) NewShell(m *kvm.Machine) (*Shell, error) {
 		return nil, &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
 	}
 	writeBootInfo(ram, t.memSize, t.img.KernelEnd, sh.tscKHz, t.img.Manifest.Encode(), "")
-	if err := m.VM.MapMemory(0, 0, ram, 0); err != nil {
+	if _, err := mapGuest(m.VM, 0, 0, ram, t.ro); err != nil {
 		sh.Close()
 		return nil, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
 	}

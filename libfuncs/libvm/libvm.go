@@ -312,8 +312,10 @@ func (l *Library) Resident() uint64 {
 
 // mapPrivate maps the pristine image copy-on-write, puts backend b's
 // trampoline in it (the pristine one is the exit backend's, which preload
-// needs), and protects the read-only ranges (text, rodata, trampoline) on
-// the host. The caller unmaps it with FreeMapping.
+// needs), and, for a view inside another VM (not BackendExit), protects the
+// read-only ranges (text, rodata, trampoline) on the host; an exit-backend
+// instance gets them as read-only memslots of its own VM instead. The
+// caller unmaps it with FreeMapping.
 func (l *Library) mapPrivate(b uaafabi.Backend) ([]byte, error) {
 	l.mu.Lock()
 	fd := l.memfd
@@ -336,6 +338,11 @@ func (l *Library) mapPrivate(b uaafabi.Backend) ([]byte, error) {
 			return nil, err
 		}
 		copy(ram[uaafabi.TrampGPA:], code)
+	}
+	if b == uaafabi.BackendExit {
+		// An instance of its own VM: monitor.NewCallee maps l.ro as
+		// read-only memslots, and the mapping stays whole.
+		return ram, nil
 	}
 	for _, r := range l.ro {
 		if err := guestmem.ProtectReadOnly(ram, r.Start, r.End-r.Start); err != nil {
