@@ -5,15 +5,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"testing"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
 	"github.com/uaaf/uaaf/hypervisor/monitor"
 	"github.com/uaaf/uaaf/libfuncs"
 	"github.com/uaaf/uaaf/libfuncs/libvm"
 	"github.com/uaaf/uaaf/session"
+	"github.com/uaaf/uaaf/tools/bench/libtext"
 	"github.com/uaaf/uaaf/tools/bench/procmem"
 )
 
@@ -95,8 +96,9 @@ func BenchmarkSessionStart(b *testing.B) {
 // demo, so each holds live instances of four shared libraries) and reports
 // host memory per extra session from /proc/self/smaps_rollup (B/session of
 // Pss and of Private_Dirty), and the libraries' text Pss summed over all
-// instances: text-B is one instance's resident text, text-private-B the text
-// bytes private to any instance (0: one host copy however large N is).
+// instances: text-B is the resident text counted once per page frame, text-private-B
+// the text bytes private to any instance (0: one host copy however large N
+// is).
 func BenchmarkSessionMemory(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
@@ -104,6 +106,14 @@ func BenchmarkSessionMemory(b *testing.B) {
 				b.Skip("short")
 			}
 			reg := newRegistry(b, "base64", "sha256", "crc32", "sort")
+			textRanges := map[string][]hvt.Range{}
+			for _, l := range []string{"base64", "sha256", "crc32", "sort"} {
+				rs, err := libtext.Ranges(kvmtest.LibraryImage(b, l))
+				if err != nil {
+					b.Fatal(err)
+				}
+				textRanges[l] = rs
+			}
 			for i := 0; i < b.N; i++ {
 				before, err := procmem.ReadRollup(procmem.Self)
 				if err != nil {
@@ -130,30 +140,18 @@ func BenchmarkSessionMemory(b *testing.B) {
 				}
 				// Text pages private to an instance would be extra copies;
 				// the shared ones are one copy however many map them.
-				texts, err := procmem.Mappings(procmem.Self, libraryText)
+				text, err := libtext.Measure([]int{procmem.Self}, textRanges)
 				if err != nil {
 					b.Fatal(err)
-				}
-				var textPrivate, textOnce uint64
-				for _, m := range texts {
-					textPrivate += m.Private()
-					textOnce = max(textOnce, m.Rss)
 				}
 				for _, s := range ss {
 					s.Close()
 				}
 				b.ReportMetric((float64(after.Pss)-float64(before.Pss))/float64(n), "Pss-B/session")
 				b.ReportMetric((float64(after.PrivateDirty)-float64(before.PrivateDirty))/float64(n), "PrivDirty-B/session")
-				b.ReportMetric(float64(textPrivate), "text-private-B")
-				b.ReportMetric(float64(textOnce), "text-B")
+				b.ReportMetric(float64(text.Private), "text-private-B")
+				b.ReportMetric(float64(text.Once), "text-B")
 			}
 		})
 	}
-}
-
-// libraryText keeps the text mappings of library instances: copy-on-write
-// mappings of a library's memfd ("uaaf-lib-NAME") from guest address 1 MiB
-// (where hvt images are linked), read-only.
-func libraryText(m *procmem.Mapping) bool {
-	return strings.Contains(m.Name, "memfd:uaaf-lib-") && m.Offset == 0x100000 && m.Perms == "r--p"
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/session/api"
+	"github.com/uaaf/uaaf/tools/bench/libtext"
 	"github.com/uaaf/uaaf/tools/bench/report"
 	"github.com/uaaf/uaaf/tools/bench/served"
 	"github.com/uaaf/uaaf/tools/bench/stats"
@@ -350,12 +351,16 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 			}
 		}
 		if i == len(sys.steps)-1 && sys.pids != nil && memory {
-			once, mapped, err := textMemory(sys.pids(f))
+			text, err := b.libraryText()
+			if err != nil {
+				return res, err
+			}
+			u, err := libtext.Measure(sys.pids(f), text)
 			if err != nil {
 				return res, fmt.Errorf("library text: %w", err)
 			}
-			b.record(sys.name, keyTextOnce, float64(once)/1024)
-			b.record(sys.name, keyTextMapped, float64(mapped)/1024)
+			b.record(sys.name, keyTextOnce, float64(u.Once)/1024)
+			b.record(sys.name, keyTextMapped, float64(u.Mapped)/1024)
 		}
 		if !scale {
 			continue

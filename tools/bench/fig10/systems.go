@@ -12,11 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/session/api"
 	"github.com/uaaf/uaaf/session/client"
 	"github.com/uaaf/uaaf/session/daemon"
 	"github.com/uaaf/uaaf/tools/bench/baseline"
-	"github.com/uaaf/uaaf/tools/bench/procmem"
+	"github.com/uaaf/uaaf/tools/bench/libtext"
 	"github.com/uaaf/uaaf/tools/bench/served"
 )
 
@@ -465,30 +466,16 @@ func (f *runcFleet) close() error {
 	return errors.Join(errs...)
 }
 
-// libraryText keeps the text mappings of library instances: the read-only
-// copy-on-write mappings of a library's memfd ("memfd:uaaf-lib-NAME") from
-// guest address 1 MiB, where hvt images are linked.
-func libraryText(m *procmem.Mapping) bool {
-	return strings.Contains(m.Name, "memfd:uaaf-lib-") && m.Offset == 0x100000 && m.Perms == "r--p"
-}
-
-// textMemory is the library text resident in processes pids: once is the
-// bytes of distinct copies (one per memfd per process), mapped is the sum
-// over every mapping of it (what it would take if nothing were shared).
-func textMemory(pids []int) (once, mapped uint64, err error) {
-	for _, pid := range pids {
-		ms, err := procmem.Mappings(pid, libraryText)
+// libraryText returns the read-only ranges of the four libraries, by
+// name, for libtext.Measure.
+func (b *Bench) libraryText() (map[string][]hvt.Range, error) {
+	text := map[string][]hvt.Range{}
+	for _, l := range Libraries {
+		rs, err := libtext.Ranges(b.im.libs[l])
 		if err != nil {
-			return 0, 0, fmt.Errorf("pid %d: %w", pid, err)
+			return nil, fmt.Errorf("library text: %w", err)
 		}
-		largest := map[string]uint64{}
-		for _, m := range ms {
-			largest[m.Name] = max(largest[m.Name], m.Rss)
-			mapped += m.Rss
-		}
-		for _, v := range largest {
-			once += v
-		}
+		text[l] = rs
 	}
-	return once, mapped, nil
+	return text, nil
 }
