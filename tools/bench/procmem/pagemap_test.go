@@ -3,8 +3,8 @@ package procmem
 import (
 	"errors"
 	"os"
+	"reflect"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +61,7 @@ func TestPageMap(t *testing.T) {
 	}
 	defer unix.Munmap(private)
 	shared[0], private[0] = 1, 1
-	addr := func(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(&b[0]))) }
+	addr := func(b []byte) uint64 { return uint64(reflect.ValueOf(b).Pointer()) }
 
 	for _, c := range []struct {
 		name        string
