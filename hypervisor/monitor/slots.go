@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 
@@ -73,15 +74,7 @@ func clipRanges(rs []hvt.Range, start, end uint64) []hvt.Range {
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b hvt.Range) int {
-		switch {
-		case a.Start < b.Start:
-			return -1
-		case a.Start > b.Start:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b hvt.Range) int { return cmp.Compare(a.Start, b.Start) })
 	merged := out[:0]
 	for _, r := range out {
 		if n := len(merged); n > 0 && r.Start <= merged[n-1].End {
