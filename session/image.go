@@ -56,6 +56,12 @@ func PrepareImage(path string, memSize uint64, backend uaafabi.Backend) (*Image,
 	if err != nil {
 		return nil, err
 	}
+	if backend == uaafabi.BackendVMFUNC {
+		// The vmfunc backend maps library views as memslots 1… of the
+		// session's VM, and the module wants each range of a view inside
+		// one memslot: RAM stays memslot 0, text protected on the host.
+		t.ProtectOnHost()
+	}
 	return &Image{Path: path, Notes: notes, Template: t, Backend: backend}, nil
 }
 

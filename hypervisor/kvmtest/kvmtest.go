@@ -148,3 +148,22 @@ func KVMFDs(t testing.TB) int {
 	}
 	return n
 }
+
+// HostPerms returns the permissions ("rw-", "r--" …, without the sharing
+// letter) of this process's mapping that holds addr, or "" if none does:
+// how a test sees whether guest memory is protected on the host.
+func HostPerms(t testing.TB, addr uint64) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var lo, hi uint64
+		var perms string
+		if _, err := fmt.Sscanf(line, "%x-%x %s", &lo, &hi, &perms); err == nil && lo <= addr && addr < hi && len(perms) >= 3 {
+			return perms[:3]
+		}
+	}
+	return ""
+}

@@ -84,7 +84,7 @@ func NewCallee(cfg CalleeConfig) (m *Monitor, err error) {
 	}()
 	var slot uint32
 	for _, s := range cfg.Slots {
-		if slot, err = mapGuest(m.machine.VM, slot, s.GPA, s.Mem, cfg.ReadOnly); err != nil {
+		if slot, err = mapGuest(m.machine.VM, slot, s.GPA, s.Mem, cfg.ReadOnly, false); err != nil {
 			return m, fmt.Errorf("library %s: %w", cfg.Name, m.hostErr(err))
 		}
 	}

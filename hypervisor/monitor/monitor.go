@@ -37,7 +37,8 @@ type Monitor struct {
 	ram     []byte      // the whole guest RAM mapping
 	mem     hvt.Memory  // ram as the guest may address it (hypercall checks)
 	ro      []hvt.Range // pages read-only to the guest and the monitor: it never writes there
-	roSlots bool        // ro is read-only as memslots (a template's guest), not on the host
+	roSlots bool        // ro is applied when RAM joins the VM (a template's guest: mapGuest)
+	hostRO  bool        // …on the host, not as memslots (Template.ProtectOnHost)
 	vcpu    *vcpu.Runner
 
 	devices []device // indexed like manifest.Entries; nil for entry 0
@@ -239,7 +240,7 @@ func (m *Monitor) mapRAM() (err error) {
 		m.mem = hvt.Memory(m.ram)
 		// Read-only as memslots when RAM joins the VM (mapGuest): the
 		// host mapping stays whole.
-		m.ro, m.roSlots = t.readOnly(), true
+		m.ro, m.roSlots, m.hostRO = t.readOnly(), true, t.hostRO
 		return nil
 	}
 	if m.cfg.RAM != nil {
@@ -299,7 +300,8 @@ func (m *Monitor) takeMachine(km *kvm.Machine) error {
 }
 
 // mapRAMSlots installs guest RAM in vm from memslot 0: whole, or, for a
-// guest of a template, with its read-only ranges as read-only memslots.
+// guest of a template, with its read-only ranges as read-only memslots
+// (protected on the host instead, and whole, for Template.ProtectOnHost).
 func (m *Monitor) mapRAMSlots(vm *kvm.VM) error {
 	// Asked here, by every New, whatever the guest: the first guest of a
 	// process is made before its seccomp filter, which does not allow
@@ -307,7 +309,7 @@ func (m *Monitor) mapRAMSlots(vm *kvm.VM) error {
 	// filter (NewCallee) need the answer.
 	readOnlySlots(vm)
 	if m.roSlots {
-		_, err := mapGuest(vm, 0, 0, m.ram, m.ro)
+		_, err := mapGuest(vm, 0, 0, m.ram, m.ro, m.hostRO)
 		return err
 	}
 	return vm.MapMemory(0, 0, m.ram, 0)

@@ -9,11 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/uaaf/uaaf/hypervisor/hvt"
 	"github.com/uaaf/uaaf/hypervisor/kvm"
 	"github.com/uaaf/uaaf/hypervisor/kvmtest"
 	"github.com/uaaf/uaaf/hypervisor/vcpu"
@@ -398,9 +400,10 @@ func TestDumpCore(t *testing.T) {
 // TestTemplateGuests: guests of a template — New from it, with a machine
 // of the pool's kind, and from a shell made ahead — run like any guest,
 // and their text is read-only to them (read-only memslots, the host
-// mapping left whole; or protected on the host, as where KVM has no
-// read-only memslots): a store into it and a hypercall asking the monitor
-// to write there end the guest with the monitor's message.
+// mapping left whole; or protected on the host, where KVM has no read-only
+// memslots or the template asks for it): a store into it and a hypercall
+// asking the monitor to write there end the guest with the monitor's
+// message.
 func TestTemplateGuests(t *testing.T) {
 	kvmtest.Require(t)
 	tests := []struct {
@@ -420,25 +423,37 @@ func TestTemplateGuests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	type mode struct {
+		shell       bool
+		noROSlots   bool // as on a KVM without read-only memslots
+		onHostAsked bool // Template.ProtectOnHost
+	}
+	var modes []mode
+	for _, shell := range []bool{false, true} {
+		modes = append(modes, mode{shell, false, false}, mode{shell, true, false}, mode{shell, false, true})
+	}
 	for _, tt := range tests {
-		img, err := OpenImage(kvmtest.GuestImage(t, tt.name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl, err := NewTemplate(img, 8<<20, nil)
-		img.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tmpl.Close()
-		for _, c := range []struct{ shell, hostProtect bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		for _, c := range modes {
 			shell := c.shell
-			t.Run(fmt.Sprintf("%s/shell=%v/host-protect=%v", tt.name, c.shell, c.hostProtect), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/shell=%v/no-ro-memslots=%v/protect-on-host=%v", tt.name, c.shell, c.noROSlots, c.onHostAsked), func(t *testing.T) {
+				img, err := OpenImage(kvmtest.GuestImage(t, tt.name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tmpl, err := NewTemplate(img, 8<<20, nil)
+				img.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tmpl.Close()
+				if c.onHostAsked {
+					tmpl.ProtectOnHost()
+				}
 				machine, err := sys.NewMachine(cpuid)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if c.hostProtect {
+				if c.noROSlots {
 					// As on a KVM without read-only memslots.
 					readOnlySlots(machine.VM)
 					saved := roSupported
@@ -462,6 +477,17 @@ func TestTemplateGuests(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer m.Close()
+				// The host mapping of the text: read-only where it is
+				// protected on the host, else writable, the memslot
+				// read-only.
+				text := uint64(reflect.ValueOf(m.RAM()).Pointer()) + hvt.GuestMinBase
+				wantPerms := "rw-"
+				if c.noROSlots || c.onHostAsked {
+					wantPerms = "r--"
+				}
+				if perms := kvmtest.HostPerms(t, text); perms != wantPerms {
+					t.Errorf("host mapping of the text: %q, want %q", perms, wantPerms)
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				status, err := m.Run(ctx)

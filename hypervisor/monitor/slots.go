@@ -21,16 +21,16 @@ import (
 // mapping into several (one VMA each), and in a process holding thousands of
 // VMs each mprotect walks every VM's MMU notifier under the address space's
 // write lock, and each new VM's notifier registration walks every VMA
-// (docs/bench). Where KVM lacks read-only memslots the ranges are protected
-// on the host instead, as before.
+// (docs/bench). With hostProtect, or where KVM lacks read-only memslots,
+// the ranges are protected on the host instead and mem is one memslot.
 //
 // mem must come from mmap and stay mapped while the slots exist; ro must be
 // page aligned. Call it before the vCPU first runs.
-func mapGuest(vm *kvm.VM, first uint32, gpa uint64, mem []byte, ro []hvt.Range) (uint32, error) {
+func mapGuest(vm *kvm.VM, first uint32, gpa uint64, mem []byte, ro []hvt.Range, hostProtect bool) (uint32, error) {
 	end := gpa + uint64(len(mem))
 	pieces := clipRanges(ro, gpa, end)
 	slot := first
-	if len(pieces) > 0 && !readOnlySlots(vm) {
+	if len(pieces) > 0 && (hostProtect || !readOnlySlots(vm)) {
 		for _, r := range pieces {
 			if err := guestmem.ProtectReadOnly(mem, r.Start-gpa, r.End-r.Start); err != nil {
 				return slot, err

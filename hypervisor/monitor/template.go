@@ -30,6 +30,7 @@ type Template struct {
 	img     *hvt.Image
 	memSize uint64
 	ro      []hvt.Range
+	hostRO  bool // ro protected on the host, RAM one memslot (ProtectOnHost)
 
 	mu    sync.Mutex
 	memfd int // -1 once closed
@@ -92,6 +93,14 @@ func NewTemplate(img *Image, memSize uint64, prepare func(ram []byte) ([]hvt.Ran
 	}
 	return t, nil
 }
+
+// ProtectOnHost makes the guests of t keep their read-only pages read-only
+// on the host (mprotect), with their RAM one memslot (slot 0), as guests
+// without a template do, instead of read-only memslots: for a switch
+// backend that adds memslots of its own to the guest's VM and wants each
+// range of a view inside one memslot (vmfunc). Call it before the first
+// guest of t.
+func (t *Template) ProtectOnHost() { t.hostRO = true }
 
 // Image returns the parsed image the template was made from.
 func (t *Template) Image() *hvt.Image { return t.img }
@@ -172,7 +181,7 @@ func (t *Template) NewShell(m *kvm.Machine) (*Shell, error) {
 		return nil, &Error{Kind: ErrHost, Msg: "KVM: host TSC is unstable, cannot run unikernel: " + err.Error(), Err: err}
 	}
 	writeBootInfo(ram, t.memSize, t.img.KernelEnd, sh.tscKHz, t.img.Manifest.Encode(), "")
-	if _, err := mapGuest(m.VM, 0, 0, ram, t.ro); err != nil {
+	if _, err := mapGuest(m.VM, 0, 0, ram, t.ro, t.hostRO); err != nil {
 		sh.Close()
 		return nil, &Error{Kind: ErrHost, Msg: "KVM: " + err.Error(), Err: err}
 	}
