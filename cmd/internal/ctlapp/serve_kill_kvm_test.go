@@ -28,11 +28,27 @@ type served struct {
 	exited chan error
 }
 
-// startServe starts `bin serve` on sock with the config at cfg and waits
-// for its ready line.
-func startServe(t *testing.T, bin, sock, cfg string) *served {
+// writeConfig writes cfg as JSON to dir/uaaf.json and returns its path.
+func writeConfig(t *testing.T, dir string, cfg map[string]any) string {
 	t.Helper()
-	s := &served{cmd: exec.Command(bin, "serve", "--socket", sock, "--config", cfg, "--pool-size", "2"),
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "uaaf.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startServe starts `bin serve` on sock with the config at cfg and a pool
+// of poolSize shells, and waits for its ready line. A daemon still running
+// when the test ends is killed; one the test stopped itself (received
+// from exited) is left alone.
+func startServe(t *testing.T, bin, sock, cfg string, poolSize int) *served {
+	t.Helper()
+	s := &served{cmd: exec.Command(bin, "serve", "--socket", sock, "--config", cfg, "--pool-size", strconv.Itoa(poolSize)),
 		stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	s.cmd.Stderr = s.stderr
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -163,15 +179,11 @@ func TestServeKill9(t *testing.T) {
 			{"name": "idle", "path": kvmtest.GuestImage(t, "idle"), "mem_mib": 8},
 		},
 	}
-	b, _ := json.Marshal(cfg)
-	cfgPath := filepath.Join(dir, "uaaf.json")
-	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, dir, cfg)
 	sock := filepath.Join(dir, "uaaf.sock")
 	shm := shmEntries()
 
-	a := startServe(t, bin, sock, cfgPath)
+	a := startServe(t, bin, sock, cfgPath, 2)
 	pid := a.cmd.Process.Pid
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -257,7 +269,7 @@ func TestServeKill9(t *testing.T) {
 	}
 
 	// The next daemon starts on the same path and serves.
-	b2 := startServe(t, bin, sock, cfgPath)
+	b2 := startServe(t, bin, sock, cfgPath, 2)
 	r, err := c.Invoke(ctx, api.Invoke{Image: "demo"})
 	if err != nil || r.ExitStatus == nil || *r.ExitStatus != 0 {
 		t.Fatalf("demo on the new daemon: %+v, %v\n%s", r, err, b2.stderr.String())

@@ -1,10 +1,7 @@
 package ctlapp
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -79,46 +76,10 @@ func serveBinary(t *testing.T, bin string) {
 			{"name": "idle", "path": kvmtest.GuestImage(t, "idle"), "mem_mib": 8},
 		},
 	}
-	b, _ := json.Marshal(cfg)
-	cfgPath := filepath.Join(dir, "uaaf.json")
-	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	sock := filepath.Join(dir, "uaaf.sock")
-	cmd := exec.Command(bin, "serve", "--socket", sock, "--config", cfgPath, "--pool-size", "4")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Kill()
-		<-exited
-	}()
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- line
-		// The daemon prints nothing more on stdout; drain it anyway.
-		bufio.NewReader(out).WriteTo(new(bytes.Buffer))
-	}()
-	select {
-	case line := <-ready:
-		if !strings.HasPrefix(line, "uaaf serve: ready on unix:"+sock) {
-			t.Fatalf("first stdout line %q; stderr:\n%s", line, stderr.String())
-		}
-	case err := <-exited:
-		t.Fatalf("uaaf serve exited before ready: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("uaaf serve not ready after 30s:\n%s", stderr.String())
-	}
-	pid := cmd.Process.Pid
+	d := startServe(t, bin, sock, writeConfig(t, dir, cfg), 4)
+	stderr := d.stderr
+	pid := d.cmd.Process.Pid
 	if got := procField(fmt.Sprintf("/proc/%d/status", pid), "Seccomp"); got != "2" {
 		t.Errorf("daemon Seccomp: %q, want 2 (filter mode)", got)
 	}
@@ -195,10 +156,9 @@ func serveBinary(t *testing.T, bin string) {
 	}
 
 	// SIGTERM: drained, exit 0.
-	cmd.Process.Signal(syscall.SIGTERM)
+	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-exited:
-		exited <- err // for the deferred Wait
+	case err := <-d.exited:
 		if err != nil {
 			t.Errorf("uaaf serve after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
 		}
