@@ -159,19 +159,13 @@ func runPanel(name string) cli.ActionFunc {
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		b, err := fig10.New(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		b.SetTitle("uaaf bench " + name)
-		run := map[string]func(context.Context) error{
-			"fig10": b.Fig10, "startup": b.Startup, "scale": b.Scale, "memory": b.Memory,
-			"throughput": b.Throughput, "call": b.Call,
-		}[name]
-		return finishBench(c, b, run(ctx))
+		return runBench(c, cfg, "uaaf bench "+name, func(ctx context.Context, b *fig10.Bench) error {
+			run := map[string]func(context.Context) error{
+				"fig10": b.Fig10, "startup": b.Startup, "scale": b.Scale, "memory": b.Memory,
+				"throughput": b.Throughput, "call": b.Call,
+			}[name]
+			return run(ctx)
+		})
 	}
 }
 
@@ -185,6 +179,15 @@ func runAB(c *cli.Context) error {
 		return err
 	}
 	cfg.UAAF, cfg.DaemonOnly = c.Args().Get(1), true
+	return runBench(c, cfg, "uaaf bench ab --panel "+c.String("panel"), func(ctx context.Context, b *fig10.Bench) error {
+		return b.AB(ctx, c.Args().Get(0), c.Args().Get(1), c.String("panel"), c.Int("ab-rounds"))
+	})
+}
+
+// runBench sets up a bench from cfg under a context that SIGINT and
+// SIGTERM cancel, titles it, runs measure on it and finishes it
+// (finishBench).
+func runBench(c *cli.Context, cfg fig10.Config, title string, measure func(context.Context, *fig10.Bench) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	b, err := fig10.New(ctx, cfg)
@@ -192,8 +195,8 @@ func runAB(c *cli.Context) error {
 		return err
 	}
 	defer b.Close()
-	b.SetTitle("uaaf bench ab --panel " + c.String("panel"))
-	return finishBench(c, b, b.AB(ctx, c.Args().Get(0), c.Args().Get(1), c.String("panel"), c.Int("ab-rounds")))
+	b.SetTitle(title)
+	return finishBench(c, b, measure(ctx, b))
 }
 
 // finishBench writes what was measured, even after a failure, prints where
