@@ -10,23 +10,34 @@ import (
 // path among the words typed so far (skipping option values) and offers
 // the subcommands, the options (after "-") or file names.
 func bashScript(ns []node) string {
-	var cmds, flags, valued, files strings.Builder
+	cmds, flags, valued, files := tables(ns, "    [%s]=%s\n", words)
+	return fmt.Sprintf(bashTemplate, cmds, flags, valued, files)
+}
+
+// tables renders the completion nodes as the entries of the four tables
+// both shells' scripts hold, keyed by command path: the subcommands and the
+// options (each rendered by list), the options whose value is the next word,
+// and the paths whose operands are files ("1"). entry formats one entry from
+// its key and value, both already quoted; single quotes mean the same to
+// bash and zsh.
+func tables(ns []node, entry string, list func([]item) string) (cmds, flags, valued, files string) {
+	var c, f, v, fs strings.Builder
 	for _, n := range ns {
 		key := bashQuote(strings.TrimSpace("uaaf " + n.path))
 		if len(n.cmds) > 0 {
-			fmt.Fprintf(&cmds, "    [%s]=%s\n", key, bashQuote(words(n.cmds)))
+			fmt.Fprintf(&c, entry, key, bashQuote(list(n.cmds)))
 		}
 		if len(n.flags) > 0 {
-			fmt.Fprintf(&flags, "    [%s]=%s\n", key, bashQuote(words(n.flags)))
+			fmt.Fprintf(&f, entry, key, bashQuote(list(n.flags)))
 		}
 		if len(n.valued) > 0 {
-			fmt.Fprintf(&valued, "    [%s]=%s\n", key, bashQuote(" "+strings.Join(n.valued, " ")+" "))
+			fmt.Fprintf(&v, entry, key, bashQuote(" "+strings.Join(n.valued, " ")+" "))
 		}
 		if n.files {
-			fmt.Fprintf(&files, "    [%s]=1\n", key)
+			fmt.Fprintf(&fs, entry, key, "1")
 		}
 	}
-	return fmt.Sprintf(bashTemplate, cmds.String(), flags.String(), valued.String(), files.String())
+	return c.String(), f.String(), v.String(), fs.String()
 }
 
 // words joins the items' words with spaces.

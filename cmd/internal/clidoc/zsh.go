@@ -9,23 +9,8 @@ import (
 // (#compdef uaaf) that offers subcommands and options with their
 // descriptions, and file names where a command takes files.
 func zshScript(ns []node) string {
-	var cmds, flags, valued, files strings.Builder
-	for _, n := range ns {
-		key := bashQuote(strings.TrimSpace("uaaf " + n.path)) // zsh's single quotes are bash's
-		if len(n.cmds) > 0 {
-			fmt.Fprintf(&cmds, "    %s %s\n", key, bashQuote(specs(n.cmds)))
-		}
-		if len(n.flags) > 0 {
-			fmt.Fprintf(&flags, "    %s %s\n", key, bashQuote(specs(n.flags)))
-		}
-		if len(n.valued) > 0 {
-			fmt.Fprintf(&valued, "    %s %s\n", key, bashQuote(" "+strings.Join(n.valued, " ")+" "))
-		}
-		if n.files {
-			fmt.Fprintf(&files, "    %s 1\n", key)
-		}
-	}
-	return fmt.Sprintf(zshTemplate, cmds.String(), flags.String(), valued.String(), files.String())
+	cmds, flags, valued, files := tables(ns, "    %s %s\n", specs)
+	return fmt.Sprintf(zshTemplate, cmds, flags, valued, files)
 }
 
 // specs renders items as _describe's "word:description" lines, colons in
