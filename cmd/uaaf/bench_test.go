@@ -209,6 +209,22 @@ func statsSeccomp(b *testing.B, stderr string) time.Duration {
 	return time.Duration(st.Phases["seccomp"] * float64(time.Millisecond))
 }
 
+// alternate runs run("kill") and run("off") once per b.Loop iteration,
+// in alternating order so that neither always goes first, and returns
+// their durations and the pairwise differences kill-off.
+func alternate(b *testing.B, run func(mode string) time.Duration) (kill, off, diff []time.Duration) {
+	for i := 0; b.Loop(); i++ {
+		var k, o time.Duration
+		if i%2 == 0 {
+			k, o = run("kill"), run("off")
+		} else {
+			o, k = run("off"), run("kill")
+		}
+		kill, off, diff = append(kill, k), append(off, o), append(diff, k-o)
+	}
+	return kill, off, diff
+}
+
 // BenchmarkSeccomp measures what the seccomp filter costs `uaaf run`, with
 // the filter (--seccomp=kill) and without (--seccomp=off) alternating in
 // each iteration, in the same run:
@@ -229,7 +245,7 @@ func BenchmarkSeccomp(b *testing.B) {
 	launcher := buildMaxRSS(b)
 	b.Run("cold", func(b *testing.B) {
 		hello := kvmtest.GuestImage(b, "hello")
-		var kill, off, diff, install []time.Duration
+		var install []time.Duration
 		run := func(mode string) time.Duration {
 			d, _, _, stderr := coldRunOutput(b, launcher, bin, "run", "--stats", "--seccomp="+mode, "--mem=32", hello, "Hello_Solo5")
 			if mode == "kill" {
@@ -237,17 +253,7 @@ func BenchmarkSeccomp(b *testing.B) {
 			}
 			return d
 		}
-		i := 0
-		for b.Loop() {
-			var k, o time.Duration
-			if i%2 == 0 {
-				k, o = run("kill"), run("off")
-			} else {
-				o, k = run("off"), run("kill")
-			}
-			kill, off, diff = append(kill, k), append(off, o), append(diff, k-o)
-			i++
-		}
+		kill, off, diff := alternate(b, run)
 		p25, p50, p75 := quartiles(diff)
 		b.ReportMetric(us(median(kill)), "kill-us")
 		b.ReportMetric(us(median(off)), "off-us")
@@ -259,7 +265,6 @@ func BenchmarkSeccomp(b *testing.B) {
 	b.Run("call", func(b *testing.B) {
 		callbench, testfns := kvmtest.GuestImage(b, "callbench"), kvmtest.LibraryImage(b, "testfns")
 		const calls = 1000
-		var kill, off, diff []time.Duration
 		run := func(mode string) time.Duration {
 			_, _, stdout, stderr := coldRunOutput(b, launcher, bin, "run", "--seccomp="+mode, "--mem=8", "--lib", "testfns="+testfns, callbench, strconv.Itoa(calls))
 			var n, ns int64
@@ -272,17 +277,7 @@ func BenchmarkSeccomp(b *testing.B) {
 			}
 			return time.Duration(ns / n)
 		}
-		i := 0
-		for b.Loop() {
-			var k, o time.Duration
-			if i%2 == 0 {
-				k, o = run("kill"), run("off")
-			} else {
-				o, k = run("off"), run("kill")
-			}
-			kill, off, diff = append(kill, k), append(off, o), append(diff, k-o)
-			i++
-		}
+		kill, off, diff := alternate(b, run)
 		p25, p50, p75 := quartiles(diff)
 		b.ReportMetric(float64(median(kill)), "kill-ns/call")
 		b.ReportMetric(float64(median(off)), "off-ns/call")
