@@ -45,9 +45,15 @@ func TestCommandTree(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("commands %q, want %q", got, want)
 	}
+	usage := map[string]string{} // uaaf's copy of each usage, for `uaaf --help`
+	for _, c := range uaafapp.New().Commands {
+		usage[c.Name] = c.Usage
+	}
 	for _, c := range ctlapp.Commands() {
 		if !uaafapp.IsCtlCommand(c.Name) {
 			t.Errorf("uaaf-ctl serves %q, which uaaf does not hand to it", c.Name)
+		} else if usage[c.Name] != c.Usage {
+			t.Errorf("uaaf --help says %q does %q, uaaf-ctl says %q", c.Name, usage[c.Name], c.Usage)
 		}
 	}
 	paths := commandPaths(t)
