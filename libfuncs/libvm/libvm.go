@@ -331,19 +331,17 @@ func (l *Library) mapPrivate(b uaafabi.Backend) ([]byte, error) {
 	case err != nil:
 		return nil, fmt.Errorf("libvm: map %s privately: %w", l.Name, err)
 	}
-	if b != uaafabi.BackendExit {
-		code, err := uaafabi.Trampoline(b)
-		if err != nil {
-			unix.Munmap(ram)
-			return nil, err
-		}
-		copy(ram[uaafabi.TrampGPA:], code)
-	}
 	if b == uaafabi.BackendExit {
 		// An instance of its own VM: monitor.NewCallee maps l.ro as
 		// read-only memslots, and the mapping stays whole.
 		return ram, nil
 	}
+	code, err := uaafabi.Trampoline(b)
+	if err != nil {
+		unix.Munmap(ram)
+		return nil, err
+	}
+	copy(ram[uaafabi.TrampGPA:], code)
 	for _, r := range l.ro {
 		if err := guestmem.ProtectReadOnly(ram, r.Start, r.End-r.Start); err != nil {
 			unix.Munmap(ram)
