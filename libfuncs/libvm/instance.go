@@ -30,7 +30,7 @@ func (l *Library) NewInstance(callArea []byte, console io.Writer) (in *Instance,
 	if len(callArea) != uaafabi.CallSize {
 		return nil, fmt.Errorf("libvm: call area is %d bytes, want %d", len(callArea), uaafabi.CallSize)
 	}
-	ram, err := l.mapPrivate(uaafabi.BackendExit)
+	ram, err := l.MapPrivate(uaafabi.BackendExit)
 	if err != nil {
 		return nil, err
 	}
