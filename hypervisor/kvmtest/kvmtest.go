@@ -28,7 +28,7 @@ func Required() bool { return os.Getenv(RequireEnv) == "1" }
 func Require(t testing.TB) {
 	t.Helper()
 	if err := kvm.Available(kvm.DefaultPath); err != nil {
-		unavailable(t, "KVM unavailable: %v", err)
+		Unavailable(t, "KVM unavailable: %v", err)
 	}
 }
 
@@ -89,12 +89,15 @@ func builtImage(t testing.TB, dir, name string) string {
 	t.Helper()
 	p := filepath.Join(RepoRoot(t), dir, "build", name+".hvt")
 	if _, err := os.Stat(p); err != nil {
-		unavailable(t, "image %s missing: run `make guest` (%v)", p, err)
+		Unavailable(t, "image %s missing: run `make guest` (%v)", p, err)
 	}
 	return p
 }
 
-func unavailable(t testing.TB, format string, args ...any) {
+// Unavailable skips t with the message, or fails it under
+// UAAF_REQUIRE_KVM=1: for a test whose host support (KVM, an image, a
+// network namespace, a tap) is missing.
+func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if Required() {
 		t.Fatalf(format+" ("+RequireEnv+"=1)", args...)

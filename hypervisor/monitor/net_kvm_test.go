@@ -39,26 +39,17 @@ const (
 
 var netnsSeq atomic.Int32
 
-// netUnavailable skips t, or fails it under UAAF_REQUIRE_KVM=1.
-func netUnavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if kvmtest.Required() {
-		t.Fatalf(format+" ("+kvmtest.RequireEnv+"=1)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // newTapNetns creates a network namespace with lo up and a tap tap0 (up,
 // 10.0.0.1/24) in it, deleted again by t.Cleanup. It returns the name.
 func newTapNetns(t *testing.T) string {
 	t.Helper()
 	ipCmd, err := exec.LookPath("ip")
 	if err != nil {
-		netUnavailable(t, "iproute2 `ip` not found: %v", err)
+		kvmtest.Unavailable(t, "iproute2 `ip` not found: %v", err)
 	}
 	ns := fmt.Sprintf("uaaf-test-%d-%d", os.Getpid(), netnsSeq.Add(1))
 	if out, err := exec.Command(ipCmd, "netns", "add", ns).CombinedOutput(); err != nil {
-		netUnavailable(t, "cannot create network namespace: %v: %s", err, bytes.TrimSpace(out))
+		kvmtest.Unavailable(t, "cannot create network namespace: %v: %s", err, bytes.TrimSpace(out))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command(ipCmd, "netns", "delete", ns).CombinedOutput(); err != nil {
@@ -73,7 +64,7 @@ func newTapNetns(t *testing.T) string {
 	} {
 		cmd := exec.Command(ipCmd, append([]string{"netns", "exec", ns, ipCmd}, args...)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			netUnavailable(t, "ip %s in %s: %v: %s", strings.Join(args, " "), ns, err, bytes.TrimSpace(out))
+			kvmtest.Unavailable(t, "ip %s in %s: %v: %s", strings.Join(args, " "), ns, err, bytes.TrimSpace(out))
 		}
 	}
 	return ns
@@ -146,7 +137,7 @@ func openTapIn(t *testing.T, ns string) int {
 		return nil
 	})
 	if err != nil {
-		netUnavailable(t, "cannot open %s in %s: %v", netTap, ns, err)
+		kvmtest.Unavailable(t, "cannot open %s in %s: %v", netTap, ns, err)
 	}
 	return fd
 }

@@ -78,15 +78,6 @@ func echoRequest(id, seq uint16) []byte {
 	return b
 }
 
-// unavailable skips t, or fails it under UAAF_REQUIRE_KVM=1.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if kvmtest.Required() {
-		t.Fatalf(format+" ("+kvmtest.RequireEnv+"=1)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
 var netnsSeq atomic.Int32
 
 // NewTapNetns creates a namespace with lo and Tap up and 10.0.0.1/24 on
@@ -96,11 +87,11 @@ func NewTapNetns(t *testing.T) []string {
 	t.Helper()
 	ip, err := exec.LookPath("ip")
 	if err != nil {
-		unavailable(t, "iproute2 `ip` not found: %v", err)
+		kvmtest.Unavailable(t, "iproute2 `ip` not found: %v", err)
 	}
 	ns := fmt.Sprintf("uaaf-seccomp-%d-%d", os.Getpid(), netnsSeq.Add(1))
 	if out, err := exec.Command(ip, "netns", "add", ns).CombinedOutput(); err != nil {
-		unavailable(t, "ip netns add: %v: %s", err, bytes.TrimSpace(out))
+		kvmtest.Unavailable(t, "ip netns add: %v: %s", err, bytes.TrimSpace(out))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command(ip, "netns", "delete", ns).CombinedOutput(); err != nil {
@@ -114,7 +105,7 @@ func NewTapNetns(t *testing.T) []string {
 		{"addr", "add", "10.0.0.1/24", "dev", Tap},
 	} {
 		if out, err := exec.Command(ip, append([]string{"-n", ns}, args...)...).CombinedOutput(); err != nil {
-			unavailable(t, "ip -n %s %s: %v: %s", ns, strings.Join(args, " "), err, bytes.TrimSpace(out))
+			kvmtest.Unavailable(t, "ip -n %s %s: %v: %s", ns, strings.Join(args, " "), err, bytes.TrimSpace(out))
 		}
 	}
 	return []string{ip, "netns", "exec", ns}
