@@ -6,12 +6,14 @@
 package kvmtest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/uaaf/uaaf/hypervisor/kvm"
@@ -28,7 +30,7 @@ func Required() bool { return os.Getenv(RequireEnv) == "1" }
 func Require(t testing.TB) {
 	t.Helper()
 	if err := kvm.Available(kvm.DefaultPath); err != nil {
-		unavailable(t, "KVM unavailable: %v", err)
+		Unavailable(t, "KVM unavailable: %v", err)
 	}
 }
 
@@ -89,17 +91,54 @@ func builtImage(t testing.TB, dir, name string) string {
 	t.Helper()
 	p := filepath.Join(RepoRoot(t), dir, "build", name+".hvt")
 	if _, err := os.Stat(p); err != nil {
-		unavailable(t, "image %s missing: run `make guest` (%v)", p, err)
+		Unavailable(t, "image %s missing: run `make guest` (%v)", p, err)
 	}
 	return p
 }
 
-func unavailable(t testing.TB, format string, args ...any) {
+// Unavailable skips t with the message, or fails it under
+// UAAF_REQUIRE_KVM=1: for a test whose host support (KVM, an image, a
+// network namespace, a tap) is missing.
+func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if Required() {
 		t.Fatalf(format+" ("+RequireEnv+"=1)", args...)
 	}
 	t.Skipf(format, args...)
+}
+
+var netnsSeq atomic.Int32
+
+// TapNetns creates a network namespace for t with lo up and a tap device
+// tap (up, with address hostCIDR) in it, deleted again by t.Cleanup, and
+// returns its name. Without iproute2's ip, or the right to make namespaces
+// and taps, t is skipped (failed under UAAF_REQUIRE_KVM=1).
+func TapNetns(t *testing.T, tap, hostCIDR string) string {
+	t.Helper()
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		Unavailable(t, "iproute2 `ip` not found: %v", err)
+	}
+	ns := fmt.Sprintf("uaaf-test-%d-%d", os.Getpid(), netnsSeq.Add(1))
+	if out, err := exec.Command(ip, "netns", "add", ns).CombinedOutput(); err != nil {
+		Unavailable(t, "cannot create network namespace: %v: %s", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(ip, "netns", "delete", ns).CombinedOutput(); err != nil {
+			t.Errorf("ip netns delete %s: %v: %s", ns, err, out)
+		}
+	})
+	for _, args := range [][]string{
+		{"link", "set", "lo", "up"},
+		{"tuntap", "add", "dev", tap, "mode", "tap"},
+		{"link", "set", tap, "up"},
+		{"addr", "add", hostCIDR, "dev", tap},
+	} {
+		if out, err := exec.Command(ip, append([]string{"-n", ns}, args...)...).CombinedOutput(); err != nil {
+			Unavailable(t, "ip -n %s %s: %v: %s", ns, strings.Join(args, " "), err, bytes.TrimSpace(out))
+		}
+	}
+	return ns
 }
 
 // BuildUAAF builds the uaaf command and uaaf-ctl (which uaaf runs for the

@@ -382,6 +382,7 @@ func (m *Monitor) Kernel() string { return m.cfg.Kernel }
 func (m *Monitor) Stats() Stats {
 	st := m.stats
 	st.Exits, st.Switches = m.exits.Load(), m.switches.Load()
+	st.Entered, _ = m.EnteredAt()
 	return st
 }
 

@@ -37,48 +37,6 @@ const (
 	netPingGap = 200 * time.Millisecond
 )
 
-var netnsSeq atomic.Int32
-
-// netUnavailable skips t, or fails it under UAAF_REQUIRE_KVM=1.
-func netUnavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if kvmtest.Required() {
-		t.Fatalf(format+" ("+kvmtest.RequireEnv+"=1)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// newTapNetns creates a network namespace with lo up and a tap tap0 (up,
-// 10.0.0.1/24) in it, deleted again by t.Cleanup. It returns the name.
-func newTapNetns(t *testing.T) string {
-	t.Helper()
-	ipCmd, err := exec.LookPath("ip")
-	if err != nil {
-		netUnavailable(t, "iproute2 `ip` not found: %v", err)
-	}
-	ns := fmt.Sprintf("uaaf-test-%d-%d", os.Getpid(), netnsSeq.Add(1))
-	if out, err := exec.Command(ipCmd, "netns", "add", ns).CombinedOutput(); err != nil {
-		netUnavailable(t, "cannot create network namespace: %v: %s", err, bytes.TrimSpace(out))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(ipCmd, "netns", "delete", ns).CombinedOutput(); err != nil {
-			t.Errorf("ip netns delete %s: %v: %s", ns, err, out)
-		}
-	})
-	for _, args := range [][]string{
-		{"link", "set", "lo", "up"},
-		{"tuntap", "add", "dev", netTap, "mode", "tap"},
-		{"link", "set", netTap, "up"},
-		{"addr", "add", netHostIP + "/24", "dev", netTap},
-	} {
-		cmd := exec.Command(ipCmd, append([]string{"netns", "exec", ns, ipCmd}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			netUnavailable(t, "ip %s in %s: %v: %s", strings.Join(args, " "), ns, err, bytes.TrimSpace(out))
-		}
-	}
-	return ns
-}
-
 // inNetns runs fn on an OS thread switched into network namespace ns, so the
 // sockets and tap fds fn opens belong to ns. The thread is switched back
 // afterwards; if that fails it stays locked and the runtime discards it when
@@ -146,7 +104,7 @@ func openTapIn(t *testing.T, ns string) int {
 		return nil
 	})
 	if err != nil {
-		netUnavailable(t, "cannot open %s in %s: %v", netTap, ns, err)
+		kvmtest.Unavailable(t, "cannot open %s in %s: %v", netTap, ns, err)
 	}
 	return fd
 }
@@ -406,7 +364,7 @@ func checkPing(t *testing.T, res pingResult) {
 func TestNetInProcess(t *testing.T) {
 	kvmtest.Require(t)
 	img := kvmtest.GuestImage(t, "net")
-	ns := newTapNetns(t)
+	ns := kvmtest.TapNetns(t, netTap, netHostIP+"/24")
 	const mac = "02:00:5e:10:00:02"
 	fd := openTapIn(t, ns)
 	console := newLineSignal("net: serving")
@@ -497,10 +455,10 @@ func buildUAAF(t *testing.T) string {
 func TestNetCLI(t *testing.T) {
 	kvmtest.Require(t)
 	img := kvmtest.GuestImage(t, "net")
-	ns := newTapNetns(t)
+	ns := kvmtest.TapNetns(t, netTap, netHostIP+"/24")
 	bin := buildUAAF(t)
 	const mac = "02:00:5e:10:00:2a"
-	ipCmd, _ := exec.LookPath("ip") // found by newTapNetns
+	ipCmd, _ := exec.LookPath("ip") // found by kvmtest.TapNetns
 	cmd := exec.Command(ipCmd, "netns", "exec", ns, bin, "run", "--mem=32",
 		"--net:service0="+netTap, "--net-mac:service0="+mac, "--", img, fmt.Sprint(netReplies))
 	var stderr bytes.Buffer

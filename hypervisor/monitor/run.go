@@ -54,7 +54,7 @@ func (m *Monitor) Run(ctx context.Context) (status int, err error) {
 
 	cpu0 := threadCPU()
 	runStart := time.Now()
-	m.stats.Boot, m.stats.Entered = runStart.Sub(bootStart), runStart
+	m.stats.Boot = runStart.Sub(bootStart)
 	m.entered.Store(&runStart)
 	m.running.Store(&runClock{tid: v.Tid(), cpu0: cpu0})
 	defer func() {

@@ -65,20 +65,18 @@ func newExit(cfg Config) (Backend, error) {
 	return b, nil
 }
 
-func (b *exitBackend) Name() uaafabi.Backend               { return uaafabi.BackendExit }
-func (b *exitBackend) Exitless() bool                      { return false }
-func (b *exitBackend) Attach(*kvm.VM, int) error           { return nil }
-func (b *exitBackend) ActiveView() (uint32, error)         { return 0, nil }
-func (b *exitBackend) Fault() (string, bool)               { return "", false }
-func (b *exitBackend) view(index uint32) (*exitView, bool) { return viewAt(b.views, index) }
+func (b *exitBackend) Name() uaafabi.Backend       { return uaafabi.BackendExit }
+func (b *exitBackend) Exitless() bool              { return false }
+func (b *exitBackend) Attach(*kvm.VM, int) error   { return nil }
+func (b *exitBackend) ActiveView() (uint32, error) { return 0, nil }
+func (b *exitBackend) Fault() (string, bool)       { return "", false }
 
-// viewAt returns views[index-1] for an EPTP index that names one.
-func viewAt[V any](views []V, index uint32) (V, bool) {
-	var zero V
-	if index == 0 || uint64(index) > uint64(len(views)) {
-		return zero, false
+// view returns the view at EPTP index, if one is bound there.
+func (b *exitBackend) view(index uint32) (*exitView, bool) {
+	if index == 0 || uint64(index) > uint64(len(b.views)) {
+		return nil, false
 	}
-	return views[index-1], true
+	return b.views[index-1], true
 }
 
 // start creates v's instance.

@@ -17,7 +17,6 @@ import (
 // trampoline's callee entry. It is used on the session's vCPU thread; Stop
 // and Exits are safe from any goroutine.
 type Instance struct {
-	lib *Library
 	mon *monitor.Monitor
 	ram []byte
 }
@@ -30,7 +29,7 @@ func (l *Library) NewInstance(callArea []byte, console io.Writer) (in *Instance,
 	if len(callArea) != uaafabi.CallSize {
 		return nil, fmt.Errorf("libvm: call area is %d bytes, want %d", len(callArea), uaafabi.CallSize)
 	}
-	ram, err := l.mapPrivate(uaafabi.BackendExit)
+	ram, err := l.MapPrivate(uaafabi.BackendExit)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +51,7 @@ func (l *Library) NewInstance(callArea []byte, console io.Writer) (in *Instance,
 		unix.Munmap(ram)
 		return nil, err
 	}
-	return &Instance{lib: l, mon: mon, ram: ram}, nil
+	return &Instance{mon: mon, ram: ram}, nil
 }
 
 // Enter runs one call: the instance's vCPU runs on the calling goroutine
@@ -69,12 +68,6 @@ func (in *Instance) Stop() { in.mon.Stop() }
 // Exits returns how many VM exits the instance has taken. Safe from any
 // goroutine.
 func (in *Instance) Exits() uint64 { return in.mon.Exits() }
-
-// Library returns the library this is an instance of.
-func (in *Instance) Library() *Library { return in.lib }
-
-// Memory returns the instance's guest memory (for tests and accounting).
-func (in *Instance) Memory() []byte { return in.ram }
 
 // Close releases the instance's VM, vCPU and memory. Call it on the
 // goroutine that ran it.

@@ -310,13 +310,15 @@ func (l *Library) Resident() uint64 {
 	return uint64(st.Blocks) * 512
 }
 
-// mapPrivate maps the pristine image copy-on-write, puts backend b's
-// trampoline in it (the pristine one is the exit backend's, which preload
-// needs), and, for a view inside another VM (not BackendExit), protects the
-// read-only ranges (text, rodata, trampoline) on the host; an exit-backend
-// instance gets them as read-only memslots of its own VM instead. The
-// caller unmaps it with FreeMapping.
-func (l *Library) mapPrivate(b uaafabi.Backend) ([]byte, error) {
+// MapPrivate returns a private copy-on-write mapping of the pristine image
+// with backend b's trampoline in it (the pristine one is the exit
+// backend's, which preload needs). For a view inside another VM (not
+// BackendExit: the vmfunc backend's views in the session's own VM) it also
+// protects the read-only ranges (text, rodata, trampoline) on the host; an
+// exit-backend instance gets them as read-only memslots of its own VM
+// instead (NewInstance). The caller unmaps it with FreeMapping after the
+// memslot is gone.
+func (l *Library) MapPrivate(b uaafabi.Backend) ([]byte, error) {
 	l.mu.Lock()
 	fd := l.memfd
 	var ram []byte
@@ -331,19 +333,17 @@ func (l *Library) mapPrivate(b uaafabi.Backend) ([]byte, error) {
 	case err != nil:
 		return nil, fmt.Errorf("libvm: map %s privately: %w", l.Name, err)
 	}
-	if b != uaafabi.BackendExit {
-		code, err := uaafabi.Trampoline(b)
-		if err != nil {
-			unix.Munmap(ram)
-			return nil, err
-		}
-		copy(ram[uaafabi.TrampGPA:], code)
-	}
 	if b == uaafabi.BackendExit {
 		// An instance of its own VM: monitor.NewCallee maps l.ro as
 		// read-only memslots, and the mapping stays whole.
 		return ram, nil
 	}
+	code, err := uaafabi.Trampoline(b)
+	if err != nil {
+		unix.Munmap(ram)
+		return nil, err
+	}
+	copy(ram[uaafabi.TrampGPA:], code)
 	for _, r := range l.ro {
 		if err := guestmem.ProtectReadOnly(ram, r.Start, r.End-r.Start); err != nil {
 			unix.Munmap(ram)
@@ -352,12 +352,6 @@ func (l *Library) mapPrivate(b uaafabi.Backend) ([]byte, error) {
 	}
 	return ram, nil
 }
-
-// MapPrivate returns a private copy-on-write mapping of the pristine image,
-// with backend b's trampoline, for a view that runs inside the session's
-// own VM (the vmfunc backend); the caller unmaps it with FreeMapping after
-// the memslot is gone.
-func (l *Library) MapPrivate(b uaafabi.Backend) ([]byte, error) { return l.mapPrivate(b) }
 
 // FreeMapping unmaps memory returned by MapPrivate.
 func FreeMapping(b []byte) error { return unix.Munmap(b) }

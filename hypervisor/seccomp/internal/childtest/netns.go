@@ -1,15 +1,11 @@
 package childtest
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,44 +74,12 @@ func echoRequest(id, seq uint16) []byte {
 	return b
 }
 
-// unavailable skips t, or fails it under UAAF_REQUIRE_KVM=1.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if kvmtest.Required() {
-		t.Fatalf(format+" ("+kvmtest.RequireEnv+"=1)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
-var netnsSeq atomic.Int32
-
 // NewTapNetns creates a namespace with lo and Tap up and 10.0.0.1/24 on
-// Tap, deleted by t.Cleanup, and returns the `ip netns exec NS` prefix that
-// starts a child inside it.
+// Tap (kvmtest.TapNetns), deleted by t.Cleanup, and returns the `ip netns
+// exec NS` prefix that starts a child inside it.
 func NewTapNetns(t *testing.T) []string {
 	t.Helper()
-	ip, err := exec.LookPath("ip")
-	if err != nil {
-		unavailable(t, "iproute2 `ip` not found: %v", err)
-	}
-	ns := fmt.Sprintf("uaaf-seccomp-%d-%d", os.Getpid(), netnsSeq.Add(1))
-	if out, err := exec.Command(ip, "netns", "add", ns).CombinedOutput(); err != nil {
-		unavailable(t, "ip netns add: %v: %s", err, bytes.TrimSpace(out))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(ip, "netns", "delete", ns).CombinedOutput(); err != nil {
-			t.Errorf("ip netns delete %s: %v: %s", ns, err, out)
-		}
-	})
-	for _, args := range [][]string{
-		{"link", "set", "lo", "up"},
-		{"tuntap", "add", "dev", Tap, "mode", "tap"},
-		{"link", "set", Tap, "up"},
-		{"addr", "add", "10.0.0.1/24", "dev", Tap},
-	} {
-		if out, err := exec.Command(ip, append([]string{"-n", ns}, args...)...).CombinedOutput(); err != nil {
-			unavailable(t, "ip -n %s %s: %v: %s", ns, strings.Join(args, " "), err, bytes.TrimSpace(out))
-		}
-	}
+	ns := kvmtest.TapNetns(t, Tap, "10.0.0.1/24")
+	ip, _ := exec.LookPath("ip") // found by TapNetns
 	return []string{ip, "netns", "exec", ns}
 }
