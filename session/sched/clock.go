@@ -91,11 +91,16 @@ type FakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
 	seq    uint64
-	timers fakeTimers
+	timers indexHeap[*fakeTimer] // by (due, seq)
 }
 
 // NewFakeClock returns a FakeClock reading t.
-func NewFakeClock(t time.Time) *FakeClock { return &FakeClock{now: t} }
+func NewFakeClock(t time.Time) *FakeClock {
+	return &FakeClock{now: t, timers: indexHeap[*fakeTimer]{
+		less:  timerBefore,
+		index: func(t *fakeTimer) *int { return &t.index },
+	}}
+}
 
 // Now returns the clock's current time.
 func (c *FakeClock) Now() time.Time {
@@ -120,7 +125,7 @@ func (c *FakeClock) AfterFunc(d time.Duration, f func()) Timer {
 func (c *FakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	target := c.now.Add(max(d, 0))
-	for len(c.timers) > 0 && !c.timers[0].due.After(target) {
+	for c.timers.Len() > 0 && !c.timers.top().due.After(target) {
 		t := heap.Pop(&c.timers).(*fakeTimer)
 		if t.due.After(c.now) {
 			c.now = t.due
@@ -137,7 +142,7 @@ func (c *FakeClock) Advance(d time.Duration) {
 func (c *FakeClock) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.timers)
+	return c.timers.Len()
 }
 
 type fakeTimer struct {
@@ -159,30 +164,10 @@ func (t *fakeTimer) Stop() bool {
 	return true
 }
 
-// fakeTimers is a min-heap by (due, seq).
-type fakeTimers []*fakeTimer
-
-func (h fakeTimers) Len() int { return len(h) }
-func (h fakeTimers) Less(i, j int) bool {
-	if !h[i].due.Equal(h[j].due) {
-		return h[i].due.Before(h[j].due)
+// timerBefore orders timers by due time, then by AfterFunc order.
+func timerBefore(a, b *fakeTimer) bool {
+	if !a.due.Equal(b.due) {
+		return a.due.Before(b.due)
 	}
-	return h[i].seq < h[j].seq
-}
-func (h fakeTimers) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *fakeTimers) Push(x any) {
-	t := x.(*fakeTimer)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *fakeTimers) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	t.index = -1
-	return t
+	return a.seq < b.seq
 }

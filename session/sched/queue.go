@@ -99,11 +99,15 @@ type keyed struct {
 	n      int
 	byID   map[uint64]*entry
 	images map[string]*imageHeap
-	top    imageTop
+	top    indexHeap[*imageHeap] // non-empty images by their best request
 }
 
 func newKeyed(less func(a, b *entry) bool) *keyed {
-	return &keyed{less: less, byID: map[uint64]*entry{}, images: map[string]*imageHeap{}, top: imageTop{less: less}}
+	return &keyed{less: less, byID: map[uint64]*entry{}, images: map[string]*imageHeap{},
+		top: indexHeap[*imageHeap]{
+			less:  func(a, b *imageHeap) bool { return less(a.reqs.top(), b.reqs.top()) },
+			index: func(h *imageHeap) *int { return &h.index },
+		}}
 }
 
 func (k *keyed) Len() int { return k.n }
@@ -114,10 +118,11 @@ func (k *keyed) Push(r *Request) {
 	k.byID[r.ID] = e
 	h := k.images[r.Image]
 	if h == nil {
-		h = &imageHeap{image: r.Image, less: k.less, index: -1}
+		h = &imageHeap{image: r.Image, index: -1,
+			reqs: indexHeap[*entry]{less: k.less, index: func(e *entry) *int { return &e.index }}}
 		k.images[r.Image] = h
 	}
-	heap.Push(h, e)
+	heap.Push(&h.reqs, e)
 	if h.index < 0 {
 		heap.Push(&k.top, h)
 	} else {
@@ -134,13 +139,13 @@ func (k *keyed) Pop(running func(string) int) *Request {
 		}
 	}()
 	for k.top.Len() > 0 {
-		h := k.top.h[0]
+		h := k.top.top()
 		if running != nil && running(h.image) < 0 {
 			heap.Pop(&k.top)
 			blocked = append(blocked, h)
 			continue
 		}
-		e := heap.Pop(h).(*entry)
+		e := heap.Pop(&h.reqs).(*entry)
 		k.drop(h, e)
 		return e.r
 	}
@@ -153,7 +158,7 @@ func (k *keyed) Remove(id uint64) bool {
 		return false
 	}
 	h := k.images[e.r.Image]
-	heap.Remove(h, e.index)
+	heap.Remove(&h.reqs, e.index)
 	k.drop(h, e)
 	return true
 }
@@ -164,12 +169,12 @@ func (k *keyed) drop(h *imageHeap, e *entry) {
 	delete(k.byID, e.r.ID)
 	k.n--
 	if h.index < 0 { // h is out of top: a blocked image during Pop
-		if h.Len() == 0 {
+		if h.reqs.Len() == 0 {
 			delete(k.images, h.image)
 		}
 		return
 	}
-	if h.Len() == 0 {
+	if h.reqs.Len() == 0 {
 		heap.Remove(&k.top, h.index)
 		delete(k.images, h.image)
 		return
@@ -180,50 +185,6 @@ func (k *keyed) drop(h *imageHeap, e *entry) {
 // imageHeap is one image's requests, best first.
 type imageHeap struct {
 	image string
-	less  func(a, b *entry) bool
-	e     []*entry
+	reqs  indexHeap[*entry]
 	index int // in keyed.top; -1 when not in it
-}
-
-func (h *imageHeap) Len() int           { return len(h.e) }
-func (h *imageHeap) Less(i, j int) bool { return h.less(h.e[i], h.e[j]) }
-func (h *imageHeap) Swap(i, j int) {
-	h.e[i], h.e[j] = h.e[j], h.e[i]
-	h.e[i].index, h.e[j].index = i, j
-}
-func (h *imageHeap) Push(x any) {
-	e := x.(*entry)
-	e.index = len(h.e)
-	h.e = append(h.e, e)
-}
-func (h *imageHeap) Pop() any {
-	e := h.e[len(h.e)-1]
-	h.e[len(h.e)-1] = nil
-	h.e = h.e[:len(h.e)-1]
-	return e
-}
-
-// imageTop orders non-empty images by their best request.
-type imageTop struct {
-	less func(a, b *entry) bool
-	h    []*imageHeap
-}
-
-func (t *imageTop) Len() int           { return len(t.h) }
-func (t *imageTop) Less(i, j int) bool { return t.less(t.h[i].e[0], t.h[j].e[0]) }
-func (t *imageTop) Swap(i, j int) {
-	t.h[i], t.h[j] = t.h[j], t.h[i]
-	t.h[i].index, t.h[j].index = i, j
-}
-func (t *imageTop) Push(x any) {
-	h := x.(*imageHeap)
-	h.index = len(t.h)
-	t.h = append(t.h, h)
-}
-func (t *imageTop) Pop() any {
-	h := t.h[len(t.h)-1]
-	t.h[len(t.h)-1] = nil
-	t.h = t.h[:len(t.h)-1]
-	h.index = -1
-	return h
 }

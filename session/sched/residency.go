@@ -147,18 +147,27 @@ func (r *Residency) MemoryTimeOf(lib string, from, to time.Time) float64 {
 func (l *resLib) memoryTime(from, to time.Time) float64 {
 	var sum float64
 	for _, iv := range l.iv {
-		a, b := iv.Load, iv.Unload
-		if b.IsZero() || b.After(to) {
-			b = to
-		}
-		if a.Before(from) {
-			a = from
-		}
-		if b.After(a) {
-			sum += b.Sub(a).Seconds() * float64(iv.Bytes) / gib
+		if d := iv.Overlap(from, to); d > 0 {
+			sum += d.Seconds() * float64(iv.Bytes) / gib
 		}
 	}
 	return sum
+}
+
+// Overlap returns how long iv lies within [from, to), an open interval
+// counting up to to; 0 if it lies outside.
+func (iv Interval) Overlap(from, to time.Time) time.Duration {
+	a, b := iv.Load, iv.Unload
+	if b.IsZero() || b.After(to) {
+		b = to
+	}
+	if a.Before(from) {
+		a = from
+	}
+	if b.After(a) {
+		return b.Sub(a)
+	}
+	return 0
 }
 
 // Intervals returns a copy of lib's intervals, oldest first.

@@ -133,3 +133,28 @@ func TestResidencyConcurrent(t *testing.T) {
 		t.Fatalf("memory-time %v GiB·s, want 800", got)
 	}
 }
+
+func TestIntervalOverlap(t *testing.T) {
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	for _, tc := range []struct {
+		name         string
+		load, unload int // unload < 0: still open
+		from, to     int
+		wantSeconds  int
+	}{
+		{"inside", 10, 20, 0, 30, 10},
+		{"clipped both ends", 10, 20, 12, 15, 3},
+		{"open, up to to", 10, -1, 0, 25, 15},
+		{"before the window", 0, 10, 10, 20, 0},
+		{"after the window", 20, 30, 0, 20, 0},
+		{"open, loaded after to", 30, -1, 0, 20, 0},
+	} {
+		iv := Interval{Load: at(tc.load), Bytes: 1}
+		if tc.unload >= 0 {
+			iv.Unload = at(tc.unload)
+		}
+		if got, want := iv.Overlap(at(tc.from), at(tc.to)), time.Duration(tc.wantSeconds)*time.Second; got != want {
+			t.Errorf("%s: Overlap = %v, want %v", tc.name, got, want)
+		}
+	}
+}

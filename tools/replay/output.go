@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/tools/bench/report"
+	"github.com/uaaf/uaaf/tools/trace"
 )
 
 // TraceInfo describes what was replayed, for the summary.
@@ -37,9 +38,9 @@ type TraceInfo struct {
 
 // Info describes p.
 func (p *Plan) Info() TraceInfo {
-	invoked := map[string]bool{}
+	invoked := map[trace.FuncKey]bool{}
 	for _, inv := range p.Invocations {
-		invoked[inv.Func.Key.Owner+"\x00"+inv.Func.Key.App+"\x00"+inv.Func.Key.Function] = true
+		invoked[inv.Func.Key] = true
 	}
 	mp := p.Options.MapFile
 	if mp == "" {

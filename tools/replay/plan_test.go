@@ -42,6 +42,14 @@ func TestLoad(t *testing.T) {
 	if p.Duration() != 5*time.Minute || p.WallDuration() != 30*time.Second {
 		t.Errorf("durations %v, %v", p.Duration(), p.WallDuration())
 	}
+	funcs := map[*trace.Function]bool{}
+	for _, inv := range p.Invocations {
+		funcs[inv.Func] = true
+	}
+	if info := p.Info(); info.Invoked != len(funcs) || info.Invocations != len(p.Invocations) || info.Functions != 30 {
+		t.Errorf("Info: %d functions invoked, %d invocations, %d functions; want %d, %d, 30",
+			info.Invoked, info.Invocations, info.Functions, len(funcs), len(p.Invocations))
+	}
 	alias := regexp.MustCompile(`^a[0-9a-f]{12}_[a-z0-9]+$`)
 	byApp := map[trace.AppKey]map[string]string{}
 	prev := time.Duration(-1)

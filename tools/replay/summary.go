@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/session/api"
+	"github.com/uaaf/uaaf/session/sched"
 	"github.com/uaaf/uaaf/tools/bench/stats"
 	"github.com/uaaf/uaaf/tools/trace"
 )
@@ -235,19 +236,12 @@ func MemoryTime(res api.Residency, from, to time.Time) (gibs float64, loads, lib
 	for _, l := range res.Libraries {
 		seen := false
 		for _, iv := range l.Intervals {
-			a, b := iv.Load, iv.Unload
-			if b.IsZero() || b.After(to) {
-				b = to
-			}
 			if !iv.Load.Before(from) && iv.Load.Before(to) {
 				loads++
 			}
-			if a.Before(from) {
-				a = from
-			}
-			if b.After(a) {
+			if d := sched.Interval(iv).Overlap(from, to); d > 0 {
 				seen = true
-				gibs += b.Sub(a).Seconds() * float64(iv.Bytes) / gib
+				gibs += d.Seconds() * float64(iv.Bytes) / gib
 			}
 		}
 		if seen {

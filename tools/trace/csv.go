@@ -254,23 +254,48 @@ func (t *table) keys(rec []string, n int) (FuncKey, error) {
 	return FuncKey{s[0], s[1], s[2]}, nil
 }
 
+// rowKey is a key that must not repeat in a file: FuncKey or AppKey.
+type rowKey interface {
+	comparable
+	describe() string
+}
+
+func (k FuncKey) describe() string {
+	return fmt.Sprintf("function (HashOwner %q, HashApp %q, HashFunction %q)", k.Owner, k.App, k.Function)
+}
+
+func (k AppKey) describe() string {
+	return fmt.Sprintf("app (HashOwner %q, HashApp %q)", k.Owner, k.App)
+}
+
+// lines maps each key read so far to the line of its row.
+type lines[K rowKey] map[K]int
+
+// add records that t's current row has key k; a key seen before is
+// malformed.
+func (l lines[K]) add(t *table, k K) error {
+	if first, dup := l[k]; dup {
+		return t.errorf("", ErrMalformed, "duplicate %s, first on line %d", k.describe(), first)
+	}
+	l[k] = t.line
+	return nil
+}
+
 // ReadInvocations reads an invocations_per_function_md file. name is used
 // in error messages. Any malformed row fails the whole file (*FileError
 // wrapping ErrMalformed, or ErrTooLarge past MaxRows/MaxBytes); a function
 // listed twice is malformed. Functions come in file order, ranked by Total.
 func ReadInvocations(name string, r io.Reader) ([]*Function, error) {
 	var fs []*Function
-	first := map[FuncKey]int{}
+	seen := lines[FuncKey]{}
 	err := readTable(name, r, invocationsHeader, func(t *table, rec []string) error {
 		k, err := t.keys(rec, 3)
 		if err != nil {
 			return err
 		}
-		if l, dup := first[k]; dup {
-			return t.errorf("", ErrMalformed, "duplicate function (HashOwner %q, HashApp %q, HashFunction %q), first on line %d",
-				k.Owner, k.App, k.Function, l)
+		if err := seen.add(t, k); err != nil {
+			return err
 		}
-		first[k] = t.line
 		f := &Function{Key: k}
 		if f.Trigger, err = t.text(rec, 3); err != nil {
 			return err
@@ -311,17 +336,15 @@ func rank(fs []*Function) {
 // function; errors as ReadInvocations.
 func ReadDurations(name string, r io.Reader) (map[FuncKey]*Durations, error) {
 	ds := map[FuncKey]*Durations{}
-	first := map[FuncKey]int{}
+	seen := lines[FuncKey]{}
 	err := readTable(name, r, durationsHeader, func(t *table, rec []string) error {
 		k, err := t.keys(rec, 3)
 		if err != nil {
 			return err
 		}
-		if l, dup := first[k]; dup {
-			return t.errorf("", ErrMalformed, "duplicate function (HashOwner %q, HashApp %q, HashFunction %q), first on line %d",
-				k.Owner, k.App, k.Function, l)
+		if err := seen.add(t, k); err != nil {
+			return err
 		}
-		first[k] = t.line
 		d := &Durations{}
 		if d.Count, err = t.uint(rec, 4, 64, "count"); err != nil {
 			return err
@@ -345,17 +368,16 @@ func ReadDurations(name string, r io.Reader) (map[FuncKey]*Durations, error) {
 // ReadInvocations.
 func ReadMemory(name string, r io.Reader) (map[AppKey]*AppMemory, error) {
 	ms := map[AppKey]*AppMemory{}
-	first := map[AppKey]int{}
+	seen := lines[AppKey]{}
 	err := readTable(name, r, memoryHeader, func(t *table, rec []string) error {
 		fk, err := t.keys(rec, 2)
 		if err != nil {
 			return err
 		}
 		k := fk.AppKey()
-		if l, dup := first[k]; dup {
-			return t.errorf("", ErrMalformed, "duplicate app (HashOwner %q, HashApp %q), first on line %d", k.Owner, k.App, l)
+		if err := seen.add(t, k); err != nil {
+			return err
 		}
-		first[k] = t.line
 		m := &AppMemory{}
 		if m.SampleCount, err = t.uint(rec, 2, 64, "count"); err != nil {
 			return err

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // InvocationsFile, DurationsFile and MemoryFile return the public trace's
@@ -159,7 +161,7 @@ func Write(dir string, t *Trace) error {
 		for k := range t.Memory {
 			keys = append(keys, k)
 		}
-		slices.SortFunc(keys, func(a, b AppKey) int { return cmpFuncKey(FuncKey{a.Owner, a.App, ""}, FuncKey{b.Owner, b.App, ""}) })
+		slices.SortFunc(keys, cmpAppKey)
 		if err := writeCSV(filepath.Join(dir, MemoryFile(t.Day)), memoryHeader, func(row func([]string) error) error {
 			for _, k := range keys {
 				m := t.Memory[k]
@@ -179,16 +181,14 @@ func Write(dir string, t *Trace) error {
 	return nil
 }
 
+// cmpFuncKey orders keys by owner, app, then function.
 func cmpFuncKey(a, b FuncKey) int {
-	for _, c := range [][2]string{{a.Owner, b.Owner}, {a.App, b.App}, {a.Function, b.Function}} {
-		if c[0] != c[1] {
-			if c[0] < c[1] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
+	return cmp.Or(cmpAppKey(a.AppKey(), b.AppKey()), strings.Compare(a.Function, b.Function))
+}
+
+// cmpAppKey orders keys by owner, then app.
+func cmpAppKey(a, b AppKey) int {
+	return cmp.Or(strings.Compare(a.Owner, b.Owner), strings.Compare(a.App, b.App))
 }
 
 // ftoa formats v in the shortest form that parses back to v.
