@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -552,16 +551,6 @@ func looksLikePath(s string) bool {
 	return strings.ContainsRune(s, '/') || strings.HasSuffix(s, ".hvt")
 }
 
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}
-
 // statFile returns size and modification time of path, for the path cache.
 func statFile(path string) (int64, time.Time, error) {
 	fi, err := os.Stat(path)
@@ -569,19 +558,6 @@ func statFile(path string) (int64, time.Time, error) {
 		return 0, time.Time{}, err
 	}
 	return fi.Size(), fi.ModTime(), nil
-}
-
-// sortSessions orders sessions by ID.
-func sortSessions(ss []api.Session) {
-	slices.SortFunc(ss, func(a, b api.Session) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
 }
 
 // pathReasonOf is err without its *os.PathError wrapping.

@@ -3,6 +3,8 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -272,7 +274,7 @@ func (d *Daemon) Images() []api.Image { return d.imageList() }
 func (d *Daemon) imageList() []api.Image {
 	d.mu.Lock()
 	ims := make([]*image, 0, len(d.images))
-	for _, k := range sortedKeys(d.images) {
+	for _, k := range slices.Sorted(maps.Keys(d.images)) {
 		ims = append(ims, d.images[k])
 	}
 	d.mu.Unlock()

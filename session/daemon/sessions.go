@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -473,7 +475,7 @@ func (d *Daemon) Sessions() []api.Session {
 	for i, s := range ss {
 		out[i] = s.view()
 	}
-	sortSessions(out)
+	slices.SortFunc(out, func(a, b api.Session) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
