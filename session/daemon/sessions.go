@@ -32,7 +32,7 @@ type sess struct {
 	timeout time.Duration
 
 	accepted time.Time // the request arrived
-	bound    time.Time // session.New returned
+	bound    time.Time // session.New returned: the session's Created
 	startReq time.Time // a start request of its own arrived (zero: started with its creation)
 
 	mu       sync.Mutex // guards everything below
@@ -40,7 +40,6 @@ type sess struct {
 	status   *int
 	errMsg   string
 	row      session.Row // final, once ended
-	created  time.Time
 	started  time.Time
 	ended    time.Time
 	t        api.Timings
@@ -143,7 +142,6 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	}
 	ss.bound = time.Now()
 	ss.id = uint64(ss.s.ID())
-	ss.created = ss.bound
 	ss.t = api.Timings{QueuedNs: int64(queued), BindNs: int64(ss.bound.Sub(accepted) - queued), PoolHit: hit}
 	im.started.Add(1)
 	d.mu.Lock()
@@ -540,7 +538,6 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 	return res, nil
 }
 
-// view is the API description of s.
 // setStart records the start phases of s, whose guest was first entered
 // at entered. Call with s.mu held.
 func (s *sess) setStart(entered time.Time) {
@@ -553,6 +550,7 @@ func (s *sess) setStart(entered time.Time) {
 	}
 }
 
+// view is the API description of s.
 func (s *sess) view() api.Session {
 	s.mu.Lock()
 	if s.state == api.StateRunning && s.t.StartNs == 0 {
@@ -561,7 +559,7 @@ func (s *sess) view() api.Session {
 		}
 	}
 	v := api.Session{ID: s.id, Image: s.ref, Path: s.img.path, State: s.state, ExitStatus: s.status, Error: s.errMsg,
-		Created: s.created, Started: s.started, Ended: s.ended, Timings: s.t}
+		Created: s.bound, Started: s.started, Ended: s.ended, Timings: s.t}
 	row, live := s.row, s.ended.IsZero()
 	s.mu.Unlock()
 	if live {
