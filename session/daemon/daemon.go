@@ -516,11 +516,7 @@ func (d *Daemon) Drain(ctx context.Context) {
 }
 
 // Draining reports whether the daemon takes no new sessions.
-func (d *Daemon) Draining() bool {
-	d.adm.mu.Lock()
-	defer d.adm.mu.Unlock()
-	return d.adm.draining
-}
+func (d *Daemon) Draining() bool { return d.adm.isDraining() }
 
 // Health returns the daemon's health.
 func (d *Daemon) Health() api.Health {
