@@ -383,9 +383,10 @@ func libErr(err error) error {
 // Libraries lists the libraries.
 func (d *Daemon) Libraries() []api.Library {
 	infos := d.reg.List()
+	live := d.liveInstances()
 	out := make([]api.Library, len(infos))
 	for i, in := range infos {
-		out[i] = d.library(in)
+		out[i] = library(in, live)
 	}
 	return out
 }
@@ -396,27 +397,29 @@ func (d *Daemon) Library(name string) (api.Library, error) {
 	if !ok {
 		return api.Library{}, fmt.Errorf("%w: library %s", ErrNotFound, name)
 	}
-	return d.library(in), nil
+	return library(in, d.liveInstances()), nil
 }
 
-func (d *Daemon) library(in libfuncs.Info[*libvm.Library]) api.Library {
+// library describes in, with live[in.Name] instances (liveInstances).
+func library(in libfuncs.Info[*libvm.Library], live map[string]int) api.Library {
 	l := api.Library{Name: in.Name, Path: in.Path, Refs: in.Refs, Pinned: in.Pinned, Resident: in.Resident,
 		LoadNs: int64(in.LoadTime), LoadedAt: in.LoadedAt, LastUsed: in.LastUsed, Loads: in.Loads, Cold: in.Cold, Warm: in.Warm,
 		Exports: []string{}}
 	if in.Resident && in.Lib != nil {
 		l.Exports, l.MemSize, l.Memory = in.Lib.ExportNames(), in.Lib.MemSize(), in.Lib.Resident()
 	}
-	l.Instances = d.instancesOf(in.Name)
+	l.Instances = live[in.Name]
 	return l
 }
 
-// instancesOf counts live instances of library name across sessions.
-func (d *Daemon) instancesOf(name string) int {
-	n := 0
+// liveInstances counts the live instances of each library across
+// sessions, from one pass over the S-F table.
+func (d *Daemon) liveInstances() map[string]int {
+	n := map[string]int{}
 	for _, row := range d.table.List() {
 		for _, v := range row.Views {
-			if v.Library == name && v.Instance == "live" {
-				n++
+			if v.Instance == "live" {
+				n[v.Library]++
 			}
 		}
 	}
