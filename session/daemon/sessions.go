@@ -568,8 +568,7 @@ func (s *sess) view() api.Session {
 	v.Switch = row.Switch
 	v.Views = make([]api.View, len(row.Views))
 	for i, r := range row.Views {
-		v.Views[i] = api.View{Index: r.Index, Library: r.Library, Instance: r.Instance, Refs: r.Refs, Warm: r.Warm,
-			Calls: r.Calls, Faults: r.Faults, Exits: r.Exits}
+		v.Views[i] = api.View(r) // same fields: the compiler keeps the two in step
 	}
 	if v.State == api.StateRunning { // so far: its vCPU thread's CPU time and the exits of it and its views
 		m := s.s.Monitor()
