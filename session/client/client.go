@@ -47,16 +47,10 @@ func New(socket string) *Client {
 	if socket == "" {
 		socket = api.DefaultSocket
 	}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		},
-		MaxIdleConns:        maxIdle,
-		MaxIdleConnsPerHost: maxIdle,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
+	tr := newTransport(func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	})
 	c := newClient("http://uaaf", socket, "", tr)
 	c.unix = true
 	return c
@@ -70,14 +64,19 @@ func NewTCP(baseURL, token string) *Client {
 		baseURL = "http://" + baseURL
 	}
 	baseURL = strings.TrimRight(baseURL, "/")
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	tr := newTransport((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
+	return newClient(baseURL, baseURL, token, tr)
+}
+
+// newTransport returns the transport of a client connecting with dial.
+func newTransport(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
+	return &http.Transport{
+		DialContext:         dial,
 		MaxIdleConns:        maxIdle,
 		MaxIdleConnsPerHost: maxIdle,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return newClient(baseURL, baseURL, token, tr)
 }
 
 func newClient(base, where, token string, tr *http.Transport) *Client {

@@ -98,10 +98,7 @@ func (a *admission) acquire(ctx context.Context, image string, deadline time.Tim
 		a.release(image)
 		return nil, ctx.Err()
 	}
-	a.mu.Lock()
-	draining := a.draining
-	a.mu.Unlock()
-	if draining {
+	if a.isDraining() {
 		a.release(image)
 		return nil, ErrDraining
 	}
@@ -136,11 +133,17 @@ func (a *admission) dispatch() {
 		if r == nil {
 			return // everything queued waits for its image's limit
 		}
-		a.take(r.Image)
-		if ch, ok := a.waiting[r.ID]; ok {
-			delete(a.waiting, r.ID)
-			close(ch)
-		}
+		a.admit(r)
+	}
+}
+
+// admit takes a slot for queued request r and wakes its acquire (a.mu
+// held).
+func (a *admission) admit(r *sched.Request) {
+	a.take(r.Image)
+	if ch, ok := a.waiting[r.ID]; ok {
+		delete(a.waiting, r.ID)
+		close(ch)
 	}
 }
 
@@ -154,12 +157,15 @@ func (a *admission) drain() {
 		if r == nil {
 			break
 		}
-		a.take(r.Image) // released by the woken acquire
-		if ch, ok := a.waiting[r.ID]; ok {
-			delete(a.waiting, r.ID)
-			close(ch)
-		}
+		a.admit(r) // its slot is released by the woken acquire
 	}
+}
+
+// isDraining reports whether drain was called.
+func (a *admission) isDraining() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.draining
 }
 
 // counts returns the live sessions and the queue's length.

@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -384,9 +383,10 @@ func libErr(err error) error {
 // Libraries lists the libraries.
 func (d *Daemon) Libraries() []api.Library {
 	infos := d.reg.List()
+	live := d.liveInstances()
 	out := make([]api.Library, len(infos))
 	for i, in := range infos {
-		out[i] = d.library(in)
+		out[i] = library(in, live)
 	}
 	return out
 }
@@ -397,27 +397,29 @@ func (d *Daemon) Library(name string) (api.Library, error) {
 	if !ok {
 		return api.Library{}, fmt.Errorf("%w: library %s", ErrNotFound, name)
 	}
-	return d.library(in), nil
+	return library(in, d.liveInstances()), nil
 }
 
-func (d *Daemon) library(in libfuncs.Info[*libvm.Library]) api.Library {
+// library describes in, with live[in.Name] instances (liveInstances).
+func library(in libfuncs.Info[*libvm.Library], live map[string]int) api.Library {
 	l := api.Library{Name: in.Name, Path: in.Path, Refs: in.Refs, Pinned: in.Pinned, Resident: in.Resident,
 		LoadNs: int64(in.LoadTime), LoadedAt: in.LoadedAt, LastUsed: in.LastUsed, Loads: in.Loads, Cold: in.Cold, Warm: in.Warm,
 		Exports: []string{}}
 	if in.Resident && in.Lib != nil {
 		l.Exports, l.MemSize, l.Memory = in.Lib.ExportNames(), in.Lib.MemSize(), in.Lib.Resident()
 	}
-	l.Instances = d.instancesOf(in.Name)
+	l.Instances = live[in.Name]
 	return l
 }
 
-// instancesOf counts live instances of library name across sessions.
-func (d *Daemon) instancesOf(name string) int {
-	n := 0
+// liveInstances counts the live instances of each library across
+// sessions, from one pass over the S-F table.
+func (d *Daemon) liveInstances() map[string]int {
+	n := map[string]int{}
 	for _, row := range d.table.List() {
 		for _, v := range row.Views {
-			if v.Library == name && v.Instance == "live" {
-				n++
+			if v.Instance == "live" {
+				n[v.Library]++
 			}
 		}
 	}
@@ -517,11 +519,7 @@ func (d *Daemon) Drain(ctx context.Context) {
 }
 
 // Draining reports whether the daemon takes no new sessions.
-func (d *Daemon) Draining() bool {
-	d.adm.mu.Lock()
-	defer d.adm.mu.Unlock()
-	return d.adm.draining
-}
+func (d *Daemon) Draining() bool { return d.adm.isDraining() }
 
 // Health returns the daemon's health.
 func (d *Daemon) Health() api.Health {
@@ -552,16 +550,6 @@ func looksLikePath(s string) bool {
 	return strings.ContainsRune(s, '/') || strings.HasSuffix(s, ".hvt")
 }
 
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}
-
 // statFile returns size and modification time of path, for the path cache.
 func statFile(path string) (int64, time.Time, error) {
 	fi, err := os.Stat(path)
@@ -569,19 +557,6 @@ func statFile(path string) (int64, time.Time, error) {
 		return 0, time.Time{}, err
 	}
 	return fi.Size(), fi.ModTime(), nil
-}
-
-// sortSessions orders sessions by ID.
-func sortSessions(ss []api.Session) {
-	slices.SortFunc(ss, func(a, b api.Session) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
 }
 
 // pathReasonOf is err without its *os.PathError wrapping.

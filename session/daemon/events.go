@@ -14,7 +14,8 @@ import (
 type hub struct {
 	mu   sync.Mutex
 	seq  uint64
-	ring []api.Event
+	ring []api.Event // the last events, at most ringSize; once full, the oldest is ring[head]
+	head int
 	subs map[chan api.Event]struct{}
 }
 
@@ -35,11 +36,12 @@ func (h *hub) publish(ev api.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	if len(h.ring) == ringSize {
-		copy(h.ring, h.ring[1:])
-		h.ring = h.ring[:ringSize-1]
+	if len(h.ring) < ringSize {
+		h.ring = append(h.ring, ev)
+	} else { // overwrite the oldest in place: no shift of the whole ring per event
+		h.ring[h.head] = ev
+		h.head = (h.head + 1) % ringSize
 	}
-	h.ring = append(h.ring, ev)
 	for ch := range h.subs {
 		select {
 		case ch <- ev:
@@ -56,8 +58,8 @@ func (h *hub) subscribe(since uint64) ([]api.Event, chan api.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var backlog []api.Event
-	for _, ev := range h.ring {
-		if ev.Seq > since {
+	for i := range h.ring {
+		if ev := h.ring[(h.head+i)%len(h.ring)]; ev.Seq > since {
 			backlog = append(backlog, ev)
 		}
 	}

@@ -3,6 +3,8 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -101,8 +103,8 @@ func (im *image) template(d *Daemon, memMiB int) (*session.Image, func(), error)
 	if memMiB == 0 {
 		memMiB = im.memMiB
 	}
-	if memMiB < 2 || memMiB > hvt.MaxMemory>>20 {
-		return nil, nil, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, memMiB, hvt.MaxMemory>>20)
+	if err := checkMemMiB(memMiB); err != nil {
+		return nil, nil, err
 	}
 	memMiB &^= 1 // solo5-hvt rounds down to 2 MiB
 	im.mu.Lock()
@@ -272,7 +274,7 @@ func (d *Daemon) Images() []api.Image { return d.imageList() }
 func (d *Daemon) imageList() []api.Image {
 	d.mu.Lock()
 	ims := make([]*image, 0, len(d.images))
-	for _, k := range sortedKeys(d.images) {
+	for _, k := range slices.Sorted(maps.Keys(d.images)) {
 		ims = append(ims, d.images[k])
 	}
 	d.mu.Unlock()
@@ -357,8 +359,8 @@ func (d *Daemon) pathImage(ref string, memMiB int) (*image, error) {
 	if ok {
 		return im, nil
 	}
-	if memMiB < 2 || memMiB > hvt.MaxMemory>>20 {
-		return nil, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, memMiB, hvt.MaxMemory>>20)
+	if err := checkMemMiB(memMiB); err != nil {
+		return nil, err
 	}
 	if im, err = d.prepare(path, path, memMiB&^1); err != nil {
 		return nil, err

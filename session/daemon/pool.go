@@ -69,10 +69,8 @@ func (p *pool) fill() {
 	for {
 		p.fillShells()
 		for int64(len(p.ready)) < p.target.Load() {
-			select {
-			case <-p.done:
+			if p.stopped() {
 				return
-			default:
 			}
 			m, err := p.create()
 			if err != nil {
@@ -93,6 +91,16 @@ func (p *pool) fill() {
 	}
 }
 
+// stopped reports whether Close has begun.
+func (p *pool) stopped() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // fillShells tops up the shell queue of every template in use.
 func (p *pool) fillShells() {
 	p.shellMu.Lock()
@@ -107,10 +115,8 @@ func (p *pool) fillShells() {
 	p.shellMu.Unlock()
 	for _, w := range ws {
 		for len(w.q) < cap(w.q) {
-			select {
-			case <-p.done:
+			if p.stopped() {
 				return
-			default:
 			}
 			m, err := p.create()
 			if err != nil {

@@ -142,8 +142,17 @@ func checkAddImage(req api.AddImage, defaultMiB int) (int, error) {
 	if mem == 0 {
 		mem = defaultMiB
 	}
-	if mem < 2 || mem > hvt.MaxMemory>>20 {
-		return 0, fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, mem, hvt.MaxMemory>>20)
+	if err := checkMemMiB(mem); err != nil {
+		return 0, err
 	}
 	return mem, nil
+}
+
+// checkMemMiB checks a guest memory size in MiB (after the default is
+// applied) against what hvt can give a guest.
+func checkMemMiB(mem int) error {
+	if mem < 2 || mem > hvt.MaxMemory>>20 {
+		return fmt.Errorf("%w: mem_mib %d: want 2 to %d", ErrInvalid, mem, hvt.MaxMemory>>20)
+	}
+	return nil
 }

@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -30,7 +32,7 @@ type sess struct {
 	timeout time.Duration
 
 	accepted time.Time // the request arrived
-	bound    time.Time // session.New returned
+	bound    time.Time // session.New returned: the session's Created
 	startReq time.Time // a start request of its own arrived (zero: started with its creation)
 
 	mu       sync.Mutex // guards everything below
@@ -38,7 +40,6 @@ type sess struct {
 	status   *int
 	errMsg   string
 	row      session.Row // final, once ended
-	created  time.Time
 	started  time.Time
 	ended    time.Time
 	t        api.Timings
@@ -141,7 +142,6 @@ func (d *Daemon) CreateSession(ctx context.Context, spec api.SessionSpec, accept
 	}
 	ss.bound = time.Now()
 	ss.id = uint64(ss.s.ID())
-	ss.created = ss.bound
 	ss.t = api.Timings{QueuedNs: int64(queued), BindNs: int64(ss.bound.Sub(accepted) - queued), PoolHit: hit}
 	im.started.Add(1)
 	d.mu.Lock()
@@ -473,7 +473,7 @@ func (d *Daemon) Sessions() []api.Session {
 	for i, s := range ss {
 		out[i] = s.view()
 	}
-	sortSessions(out)
+	slices.SortFunc(out, func(a, b api.Session) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -538,7 +538,6 @@ func (d *Daemon) Invoke(ctx context.Context, req api.Invoke, accepted time.Time)
 	return res, nil
 }
 
-// view is the API description of s.
 // setStart records the start phases of s, whose guest was first entered
 // at entered. Call with s.mu held.
 func (s *sess) setStart(entered time.Time) {
@@ -551,6 +550,7 @@ func (s *sess) setStart(entered time.Time) {
 	}
 }
 
+// view is the API description of s.
 func (s *sess) view() api.Session {
 	s.mu.Lock()
 	if s.state == api.StateRunning && s.t.StartNs == 0 {
@@ -559,7 +559,7 @@ func (s *sess) view() api.Session {
 		}
 	}
 	v := api.Session{ID: s.id, Image: s.ref, Path: s.img.path, State: s.state, ExitStatus: s.status, Error: s.errMsg,
-		Created: s.created, Started: s.started, Ended: s.ended, Timings: s.t}
+		Created: s.bound, Started: s.started, Ended: s.ended, Timings: s.t}
 	row, live := s.row, s.ended.IsZero()
 	s.mu.Unlock()
 	if live {
@@ -568,8 +568,7 @@ func (s *sess) view() api.Session {
 	v.Switch = row.Switch
 	v.Views = make([]api.View, len(row.Views))
 	for i, r := range row.Views {
-		v.Views[i] = api.View{Index: r.Index, Library: r.Library, Instance: r.Instance, Refs: r.Refs, Warm: r.Warm,
-			Calls: r.Calls, Faults: r.Faults, Exits: r.Exits}
+		v.Views[i] = api.View(r) // same fields: the compiler keeps the two in step
 	}
 	if v.State == api.StateRunning { // so far: its vCPU thread's CPU time and the exits of it and its views
 		m := s.s.Monitor()
