@@ -97,16 +97,11 @@ func (b *Bench) Call(ctx context.Context) error {
 	if !b.has(SysUAAF) {
 		return nil
 	}
-	d, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
-	if err != nil {
-		b.fail(SysUAAF, err)
+	d := b.panelDaemon(ctx)
+	if d == nil {
 		return nil
 	}
-	defer func() {
-		if err := d.Close(); err != nil {
-			b.fail(SysUAAF, err)
-		}
-	}()
+	defer b.closeDaemon(d)
 	if v, err := d.Client.Version(ctx); err == nil {
 		b.addVersion(SysUAAF, v.Version)
 		if !strings.HasPrefix(v.Switch, "vmfunc") {

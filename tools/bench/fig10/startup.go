@@ -50,15 +50,8 @@ func (b *Bench) Startup(ctx context.Context) error {
 	var systems []startupSystem
 	var libLoads []time.Duration
 	if b.has(SysUAAF) {
-		d, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
-		if err != nil {
-			b.fail(SysUAAF, err)
-		} else {
-			defer func() {
-				if err := d.Close(); err != nil {
-					b.fail(SysUAAF, err)
-				}
-			}()
+		if d := b.panelDaemon(ctx); d != nil {
+			defer b.closeDaemon(d)
 			if v, err := d.Client.Version(ctx); err == nil {
 				b.addVersion(SysUAAF, v.Version)
 			}

@@ -77,6 +77,27 @@ func startDaemon(ctx context.Context, binary string, c Config, im images) (*serv
 	return d, nil
 }
 
+// panelDaemon starts the daemon a panel measures uaaf through
+// (startDaemon with the bench's configuration). When it cannot start it
+// records uaaf as failed and returns nil. The caller defers
+// b.closeDaemon(d) on a non-nil result.
+func (b *Bench) panelDaemon(ctx context.Context) *served.Daemon {
+	d, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
+	if err != nil {
+		b.fail(SysUAAF, err)
+		return nil
+	}
+	return d
+}
+
+// closeDaemon closes a daemon from panelDaemon, recording uaaf as failed
+// when it does not stop cleanly.
+func (b *Bench) closeDaemon(d *served.Daemon) {
+	if err := d.Close(); err != nil {
+		b.fail(SysUAAF, err)
+	}
+}
+
 // checkInvoke returns why an invocation's result does not meet want, or "".
 func checkInvoke(r api.InvokeResult, want baseline.Expect) string {
 	if r.State != api.StateExited || r.ExitStatus == nil {

@@ -28,15 +28,8 @@ func (b *Bench) Throughput(ctx context.Context) error {
 	}
 	var systems []sys
 	if b.has(SysUAAF) {
-		d, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
-		if err != nil {
-			b.fail(SysUAAF, err)
-		} else {
-			defer func() {
-				if err := d.Close(); err != nil {
-					b.fail(SysUAAF, err)
-				}
-			}()
+		if d := b.panelDaemon(ctx); d != nil {
+			defer b.closeDaemon(d)
 			systems = append(systems, sys{SysUAAF, func(ctx context.Context) error {
 				_, _, err := invoke(ctx, d.Client, api.Invoke{Image: "hello", Args: helloArgs}, expectHello)
 				return err
