@@ -197,9 +197,16 @@ func (g *Group) Pss() (uint64, error) {
 	if err := g.Check(); err != nil {
 		return 0, err
 	}
-	total, err := procmem.SumPss(g.PIDs())
+	return sumPss(g.PIDs(), g.Check)
+}
+
+// sumPss returns procmem.SumPss of pids, the processes check reports on.
+// When a pid cannot be read, check runs again so that a process gone in the
+// meantime comes back as check's *RunError rather than as a read error.
+func sumPss(pids []int, check func() error) (uint64, error) {
+	total, err := procmem.SumPss(pids)
 	if err != nil {
-		if cerr := g.Check(); cerr != nil {
+		if cerr := check(); cerr != nil {
 			return 0, cerr
 		}
 		return 0, fmt.Errorf("baseline: %w", err)

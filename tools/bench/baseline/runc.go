@@ -378,14 +378,7 @@ func (c *Containers) Pss(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	total, err := procmem.SumPss(pids)
-	if err != nil {
-		if cerr := c.Check(ctx); cerr != nil {
-			return 0, cerr
-		}
-		return 0, fmt.Errorf("baseline: %w", err)
-	}
-	return total, nil
+	return sumPss(pids, func() error { return c.Check(ctx) })
 }
 
 // CgroupMemory returns the memory charged to the containers' own cgroups,
