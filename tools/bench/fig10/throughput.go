@@ -1,6 +1,7 @@
 package fig10
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -91,7 +92,7 @@ func (b *Bench) Throughput(ctx context.Context) error {
 		}
 		p.Series = append(p.Series, ser)
 		b.record(s.name, keyRate1, ser.Points[0].Y)
-		best := slices.MaxFunc(ser.Points, func(a, b report.Point) int { return cmpFloat(a.Y, b.Y) })
+		best := slices.MaxFunc(ser.Points, func(a, b report.Point) int { return cmp.Compare(a.Y, b.Y) })
 		b.record(s.name, keyRateBest, best.Y)
 		b.record(s.name, keyRateBestC, best.X)
 	}
@@ -166,14 +167,4 @@ func clientsText(n int) string {
 		return "1 client"
 	}
 	return fmt.Sprintf("%d clients", n)
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
