@@ -386,15 +386,7 @@ func (f *groupFleet) grow(ctx context.Context, k int) error {
 }
 
 func (f *groupFleet) pss(context.Context) (uint64, error) {
-	var total uint64
-	for _, g := range f.groups {
-		p, err := g.Pss()
-		if err != nil {
-			return 0, err
-		}
-		total += p
-	}
-	return total, nil
+	return sumOver(f.groups, (*baseline.Group).Pss)
 }
 
 func (f *groupFleet) check(context.Context) error {
@@ -444,15 +436,7 @@ func (f *runcFleet) grow(ctx context.Context, k int) error {
 }
 
 func (f *runcFleet) pss(ctx context.Context) (uint64, error) {
-	var total uint64
-	for _, c := range f.sets {
-		p, err := c.Pss(ctx)
-		if err != nil {
-			return 0, err
-		}
-		total += p
-	}
-	return total, nil
+	return sumOver(f.sets, func(c *baseline.Containers) (uint64, error) { return c.Pss(ctx) })
 }
 
 func (f *runcFleet) check(ctx context.Context) error {
@@ -467,13 +451,18 @@ func (f *runcFleet) check(ctx context.Context) error {
 // cgroupMemory is the memory charged to the containers' cgroups: Pss
 // plus what the kernel spends on them (namespaces, page tables, …).
 func (f *runcFleet) cgroupMemory(ctx context.Context) (uint64, error) {
+	return sumOver(f.sets, func(c *baseline.Containers) (uint64, error) { return c.CgroupMemory(ctx) })
+}
+
+// sumOver adds up f of every element of xs; the first error ends it.
+func sumOver[T any](xs []T, f func(T) (uint64, error)) (uint64, error) {
 	var total uint64
-	for _, c := range f.sets {
-		m, err := c.CgroupMemory(ctx)
+	for _, x := range xs {
+		n, err := f(x)
 		if err != nil {
 			return 0, err
 		}
-		total += m
+		total += n
 	}
 	return total, nil
 }
