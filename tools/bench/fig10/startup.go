@@ -165,7 +165,6 @@ func (b *Bench) Startup(ctx context.Context) error {
 		st = append(st, report.Stat{System: system, Metric: startupCategories[cat], Unit: "ms", N: pt.N, Median: pt.Y, P99: pt.P99})
 		return nil
 	}
-	startMs := map[string][]float64{}
 	for _, s := range systems {
 		if b.failed[s.name] || len(samples[s.name]) == 0 {
 			continue
@@ -214,7 +213,6 @@ func (b *Bench) Startup(ctx context.Context) error {
 			}
 		}
 		p.Series = append(p.Series, ser)
-		startMs[s.name] = ms(first)
 		b.recordSamples(s.name, keyStartSamples, ms(first))
 		b.recordSamples(s.name, keyColdRun, ms(exit))
 		b.recordSamples(s.name, keyTrivial, ms(triv))
