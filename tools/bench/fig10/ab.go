@@ -188,10 +188,7 @@ func (b *Bench) abMemory(ctx context.Context, d *served.Daemon) ([]float64, erro
 
 // abCall: callbench's time per call and per hypercall.
 func (b *Bench) abCall(ctx context.Context, d *served.Daemon) ([]float64, error) {
-	if _, err := d.Client.LoadLibrary(ctx, api.LoadLibrary{Name: "testfns", Path: b.im.libs["testfns"], Pin: true}); err != nil {
-		return nil, err
-	}
-	if _, err := d.Client.AddImage(ctx, api.AddImage{Name: "callbench", Path: b.im.callbench, MemMiB: b.cfg.MemMiB}); err != nil {
+	if err := b.addCallbench(ctx, d); err != nil {
 		return nil, err
 	}
 	var out []float64

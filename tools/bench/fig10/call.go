@@ -12,6 +12,7 @@ import (
 	"github.com/uaaf/uaaf/session/client"
 	"github.com/uaaf/uaaf/tools/bench/baseline"
 	"github.com/uaaf/uaaf/tools/bench/report"
+	"github.com/uaaf/uaaf/tools/bench/served"
 	"github.com/uaaf/uaaf/tools/bench/stats"
 )
 
@@ -84,6 +85,18 @@ func runCallbench(ctx context.Context, c *client.Client, tr callCounter, n int, 
 	return r, nil
 }
 
+// addCallbench loads the testfns library (pinned) into daemon d and
+// registers the callbench image, which imports it.
+func (b *Bench) addCallbench(ctx context.Context, d *served.Daemon) error {
+	if _, err := d.Client.LoadLibrary(ctx, api.LoadLibrary{Name: "testfns", Path: b.im.libs["testfns"], Pin: true}); err != nil {
+		return fmt.Errorf("load testfns: %w", err)
+	}
+	if _, err := d.Client.AddImage(ctx, api.AddImage{Name: "callbench", Path: b.im.callbench, MemMiB: b.cfg.MemMiB}); err != nil {
+		return fmt.Errorf("register callbench: %w", err)
+	}
+	return nil
+}
+
 // Call measures the library call round trip through the daemon — a call of
 // testfns.nop by the callbench session — against a plain hypercall
 // (a console write of zero bytes: one exit, nothing to do) from the same
@@ -108,12 +121,8 @@ func (b *Bench) Call(ctx context.Context) error {
 			b.skip("uaaf (vmfunc backend)", "the daemon chose "+v.Switch)
 		}
 	}
-	if _, err := d.Client.LoadLibrary(ctx, api.LoadLibrary{Name: "testfns", Path: b.im.libs["testfns"], Pin: true}); err != nil {
-		b.fail(SysUAAF, fmt.Errorf("load testfns: %w", err))
-		return nil
-	}
-	if _, err := d.Client.AddImage(ctx, api.AddImage{Name: "callbench", Path: b.im.callbench, MemMiB: b.cfg.MemMiB}); err != nil {
-		b.fail(SysUAAF, fmt.Errorf("register callbench: %w", err))
+	if err := b.addCallbench(ctx, d); err != nil {
+		b.fail(SysUAAF, err)
 		return nil
 	}
 	var tr callCounter
