@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/session/api"
+	"github.com/uaaf/uaaf/tools/bench"
 	"github.com/uaaf/uaaf/tools/bench/baseline"
 	"github.com/uaaf/uaaf/tools/bench/report"
 )
@@ -73,11 +74,11 @@ func TestParseBench(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n, ns, err := parseBench(tc.out)
+			n, ns, err := bench.ParseBench(tc.out)
 			if (err != nil) != tc.failed {
 				t.Fatalf("error %v, want failure %v", err, tc.failed)
 			}
-			if err != nil && !errors.Is(err, ErrBench) {
+			if err != nil && !errors.Is(err, bench.ErrBench) {
 				t.Errorf("error %v does not wrap ErrBench", err)
 			}
 			if n != tc.n || ns != tc.ns {
@@ -92,7 +93,7 @@ func FuzzParseBench(f *testing.F) {
 	f.Add("BENCH hypercalls 1 ns 0")
 	f.Add("BENCH calls 99999999999999999999 ns 1")
 	f.Fuzz(func(t *testing.T, s string) {
-		n, _, err := parseBench(s)
+		n, _, err := bench.ParseBench(s)
 		if err == nil && n == 0 {
 			t.Fatalf("%q: no error with zero operations", s)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/uaaf/uaaf/session/api"
 	"github.com/uaaf/uaaf/session/client"
 	"github.com/uaaf/uaaf/session/daemon"
+	"github.com/uaaf/uaaf/tools/bench"
 	"github.com/uaaf/uaaf/tools/bench/baseline"
 	"github.com/uaaf/uaaf/tools/bench/libtext"
 	"github.com/uaaf/uaaf/tools/bench/served"
@@ -117,15 +118,6 @@ func checkInvoke(r api.InvokeResult, want baseline.Expect) string {
 	return ""
 }
 
-// outputTail is the last lines of a console, as RunError.Stderr shows them.
-func outputTail(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > 8 {
-		lines = lines[len(lines)-8:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // invoke runs one invocation through the daemon's API and checks it. The
 // duration is the client's round trip: request sent → result decoded.
 func invoke(ctx context.Context, c *client.Client, req api.Invoke, want baseline.Expect) (api.InvokeResult, time.Duration, error) {
@@ -141,7 +133,7 @@ func invoke(ctx context.Context, c *client.Client, req api.Invoke, want baseline
 		if r.ExitStatus != nil {
 			status += " " + strconv.Itoa(*r.ExitStatus)
 		}
-		return r, 0, &baseline.RunError{Cmd: cmd, Status: status, Reason: reason, Stderr: outputTail(r.Output)}
+		return r, 0, &baseline.RunError{Cmd: cmd, Status: status, Reason: reason, Stderr: bench.ConsoleTail(r.Output)}
 	}
 	return r, whole, nil
 }
@@ -310,7 +302,7 @@ func startIdle(ctx context.Context, c *client.Client) (uint64, error) {
 			}
 			st, _ := c.Session(ctx, s.ID)
 			reason := fmt.Sprintf("console ended before %q: %v", idleReady, rerr)
-			return s.ID, &baseline.RunError{Cmd: []string{"uaaf", "session", "create", "--start", "idle"}, Status: st.State + " " + st.Error, Reason: reason, Stderr: outputTail(seen.String())}
+			return s.ID, &baseline.RunError{Cmd: []string{"uaaf", "session", "create", "--start", "idle"}, Status: st.State + " " + st.Error, Reason: reason, Stderr: bench.ConsoleTail(seen.String())}
 		}
 	}
 	return s.ID, nil
