@@ -342,10 +342,13 @@ func (b *Bench) Err() error {
 func ms(ds []time.Duration) []float64 {
 	out := make([]float64, len(ds))
 	for i, d := range ds {
-		out[i] = float64(d) / float64(time.Millisecond)
+		out[i] = millis(d)
 	}
 	return out
 }
+
+// millis is d in milliseconds.
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // point summarises samples (ms) at x as a panel point: median, p99, n.
 func point(x float64, vals []float64) (report.Point, error) {

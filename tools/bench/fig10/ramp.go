@@ -54,8 +54,8 @@ type phaseLog struct{ bind, boot []float64 }
 
 func (p *phaseLog) add(s sample) {
 	if p != nil {
-		p.bind = append(p.bind, float64(s.bind)/float64(time.Millisecond))
-		p.boot = append(p.boot, float64(s.boot)/float64(time.Millisecond))
+		p.bind = append(p.bind, millis(s.bind))
+		p.boot = append(p.boot, millis(s.boot))
 	}
 }
 
@@ -317,7 +317,7 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 		grew := time.Since(t0)
 		b.log("%s: %d live after %.1f s", sys.name, k, grew.Seconds())
 		if i == len(sys.steps)-1 && k > prev {
-			b.record(sys.name, keyBringUp, float64(grew)/float64(time.Millisecond)/float64(k-prev))
+			b.record(sys.name, keyBringUp, millis(grew)/float64(k-prev))
 			b.record(sys.name, keyBringUpFrom, float64(prev))
 		}
 		prev = k
@@ -380,7 +380,7 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 			if err != nil {
 				return res, fmt.Errorf("start probe with %d live: %w", k, err)
 			}
-			vals = append(vals, float64(d)/float64(time.Millisecond))
+			vals = append(vals, millis(d))
 			bar.Add(1)
 		}
 		pt, err := point(float64(k), vals)
@@ -435,13 +435,13 @@ func (b *Bench) pairedProbes(ctx context.Context, probe func(context.Context) (t
 				if err != nil {
 					return err
 				}
-				atN = append(atN, float64(d)/float64(time.Millisecond))
+				atN = append(atN, millis(d))
 			} else {
 				s, err := invokeSample(ctx, small.Client, api.Invoke{Image: "demo"}, expectDemo)
 				if err != nil {
 					return err
 				}
-				at1 = append(at1, float64(s.first)/float64(time.Millisecond))
+				at1 = append(at1, millis(s.first))
 			}
 		}
 		bar.Add(1)
