@@ -95,7 +95,7 @@ func (b *Bench) setupSolo5(ctx context.Context) error {
 	if _, err := s.RunFirstOutput(ctx, b.im.hello, helloArgs, expectHello); err != nil {
 		return fmt.Errorf("%w: --solo5-hvt %s: %w", ErrFailed, s.Path, err)
 	}
-	b.sum.Versions = append(b.sum.Versions, report.Version{System: SysSolo5, Version: v})
+	b.addVersion(SysSolo5, v)
 	b.solo5 = s
 	return nil
 }
@@ -154,7 +154,7 @@ func (b *Bench) setupRunc(ctx context.Context) {
 		b.fail(SysRunc, err)
 		return
 	}
-	b.sum.Versions = append(b.sum.Versions, report.Version{System: SysRunc, Version: v})
+	b.addVersion(SysRunc, v)
 	b.runc = &r
 }
 
