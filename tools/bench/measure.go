@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/uaaf/uaaf/hypervisor/monitor"
@@ -54,13 +53,11 @@ func runCallbench(reg *libvm.Registry, image string, args ...string) (ns float64
 	for _, v := range s.Row().Views {
 		exits += v.Exits
 	}
-	for _, line := range strings.Split(out.String(), "\n") {
-		if f := strings.Fields(line); len(f) == 5 && f[0] == "BENCH" {
-			ns, _ = strconv.ParseFloat(f[4], 64)
-			return ns, exits, nil
-		}
+	_, loop, err := ParseBench(out.String())
+	if err != nil {
+		return 0, 0, fmt.Errorf("callbench %v: %w", args, err)
 	}
-	return 0, 0, fmt.Errorf("callbench printed no BENCH line:\n%s", out.String())
+	return float64(loop), exits, nil
 }
 
 // Counter reads host-wide counts of KVM events by name (kvmtrace.Counter

@@ -32,9 +32,14 @@ func Find(root string) ([]Target, error) {
 	if err != nil {
 		return nil, err
 	}
+	return find(root, mod)
+}
+
+// find is Find for the module mod at root.
+func find(root, mod string) ([]Target, error) {
 	var ts []Target
 	fset := token.NewFileSet()
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,11 @@ func main() {
 }
 
 func run(root string, targets bool, write, check string) error {
-	ts, err := Find(root)
+	mod, err := modulePath(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return err
+	}
+	ts, err := find(root, mod)
 	if err != nil {
 		return err
 	}
@@ -38,10 +42,6 @@ func run(root string, targets bool, write, check string) error {
 		for _, t := range ts {
 			fmt.Printf("%s %s\n", t.Package, t.Name)
 		}
-	}
-	mod, err := modulePath(filepath.Join(root, "go.mod"))
-	if err != nil {
-		return err
 	}
 	table := Markdown(ts, mod)
 	for _, path := range []string{write, check} {

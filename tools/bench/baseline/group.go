@@ -121,6 +121,14 @@ func (g *Group) failure(m *member, reason string, err error) *RunError {
 }
 
 func (g *Group) waitReady(ctx context.Context, ready string) error {
+	if ready == "" {
+		for _, m := range g.members {
+			if m.exited() {
+				return g.failure(m, `exited before it printed ""`, nil)
+			}
+		}
+		return nil
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultReadyTimeout)
@@ -132,25 +140,20 @@ func (g *Group) waitReady(ctx context.Context, ready string) error {
 	for {
 		left := pending[:0]
 		for _, m := range pending {
-			if ready != "" {
-				out, err := os.ReadFile(m.out)
-				if err != nil {
-					return fmt.Errorf("baseline: %w", err)
-				}
-				if bytes.Contains(out, []byte(ready)) {
-					if m.exited() {
-						return g.failure(m, "exited right after it was ready", nil)
-					}
-					continue
-				}
+			out, err := os.ReadFile(m.out)
+			if err != nil {
+				return fmt.Errorf("baseline: %w", err)
 			}
-			if m.exited() {
+			isReady := bytes.Contains(out, []byte(ready))
+			switch {
+			case isReady && m.exited():
+				return g.failure(m, "exited right after it was ready", nil)
+			case isReady:
+			case m.exited():
 				return g.failure(m, fmt.Sprintf("exited before it printed %q", ready), nil)
+			default:
+				left = append(left, m)
 			}
-			if ready == "" {
-				continue
-			}
-			left = append(left, m)
 		}
 		pending = left
 		if len(pending) == 0 {
@@ -197,9 +200,16 @@ func (g *Group) Pss() (uint64, error) {
 	if err := g.Check(); err != nil {
 		return 0, err
 	}
-	total, err := procmem.SumPss(g.PIDs())
+	return sumPss(g.PIDs(), g.Check)
+}
+
+// sumPss returns procmem.SumPss of pids, the processes check reports on.
+// When a pid cannot be read, check runs again so that a process gone in the
+// meantime comes back as check's *RunError rather than as a read error.
+func sumPss(pids []int, check func() error) (uint64, error) {
+	total, err := procmem.SumPss(pids)
 	if err != nil {
-		if cerr := g.Check(); cerr != nil {
+		if cerr := check(); cerr != nil {
 			return 0, cerr
 		}
 		return 0, fmt.Errorf("baseline: %w", err)

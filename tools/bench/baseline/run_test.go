@@ -187,6 +187,22 @@ func TestGroup(t *testing.T) {
 	}
 }
 
+// TestGroupNoReadyMarker: with ready "" StartGroup waits for nothing and
+// returns the running processes.
+func TestGroupNoReadyMarker(t *testing.T) {
+	g, err := StartGroup(context.Background(), []string{"sleep", "30"}, 2, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if g.Len() != 2 {
+		t.Errorf("%d processes, want 2", g.Len())
+	}
+	if err := g.Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}
+
 func TestGroupFailures(t *testing.T) {
 	tests := []struct {
 		name    string

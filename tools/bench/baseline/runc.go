@@ -134,21 +134,21 @@ func newID() string {
 // against want. Wall is the whole of it, fork of runc to reap. On failure
 // the container is deleted (runc delete --force) before returning.
 func (r Runc) Run(ctx context.Context, b *Bundle, want Expect) (Result, error) {
-	id := newID()
-	res, err := Run(ctx, r.argv("run", "--bundle", b.Dir, id), want)
-	if err != nil {
-		r.forceDelete(id)
-		return Result{}, err
-	}
-	return res, nil
+	return r.runOnce(ctx, b, want, Run)
 }
 
 // RunFirstOutput is Run measuring also the time to the program's first
 // output (see the package RunFirstOutput): fork of runc to the first byte
 // the container's process writes to its stdout.
 func (r Runc) RunFirstOutput(ctx context.Context, b *Bundle, want Expect) (Result, error) {
+	return r.runOnce(ctx, b, want, RunFirstOutput)
+}
+
+// runOnce is `runc run --bundle DIR ID` of a new container through run (the
+// package Run or RunFirstOutput), deleting the container when it fails.
+func (r Runc) runOnce(ctx context.Context, b *Bundle, want Expect, run func(context.Context, []string, Expect) (Result, error)) (Result, error) {
 	id := newID()
-	res, err := RunFirstOutput(ctx, r.argv("run", "--bundle", b.Dir, id), want)
+	res, err := run(ctx, r.argv("run", "--bundle", b.Dir, id), want)
 	if err != nil {
 		r.forceDelete(id)
 		return Result{}, err
@@ -378,14 +378,7 @@ func (c *Containers) Pss(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	total, err := procmem.SumPss(pids)
-	if err != nil {
-		if cerr := c.Check(ctx); cerr != nil {
-			return 0, cerr
-		}
-		return 0, fmt.Errorf("baseline: %w", err)
-	}
-	return total, nil
+	return sumPss(pids, func() error { return c.Check(ctx) })
 }
 
 // CgroupMemory returns the memory charged to the containers' own cgroups,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/uaaf/uaaf/session/api"
 	"github.com/uaaf/uaaf/tools/bench/report"
@@ -151,9 +150,9 @@ func (b *Bench) abStartup(ctx context.Context, d *served.Daemon) ([]float64, err
 		if err != nil {
 			return nil, err
 		}
-		start = append(start, float64(s.first)/float64(time.Millisecond))
-		whole = append(whole, float64(s.whole)/float64(time.Millisecond))
-		triv = append(triv, float64(t)/float64(time.Millisecond))
+		start = append(start, millis(s.first))
+		whole = append(whole, millis(s.whole))
+		triv = append(triv, millis(t))
 	}
 	out := make([]float64, 3)
 	for i, xs := range [][]float64{start, whole, triv} {
@@ -188,10 +187,7 @@ func (b *Bench) abMemory(ctx context.Context, d *served.Daemon) ([]float64, erro
 
 // abCall: callbench's time per call and per hypercall.
 func (b *Bench) abCall(ctx context.Context, d *served.Daemon) ([]float64, error) {
-	if _, err := d.Client.LoadLibrary(ctx, api.LoadLibrary{Name: "testfns", Path: b.im.libs["testfns"], Pin: true}); err != nil {
-		return nil, err
-	}
-	if _, err := d.Client.AddImage(ctx, api.AddImage{Name: "callbench", Path: b.im.callbench, MemMiB: b.cfg.MemMiB}); err != nil {
+	if err := b.addCallbench(ctx, d); err != nil {
 		return nil, err
 	}
 	var out []float64

@@ -95,7 +95,7 @@ func (b *Bench) setupSolo5(ctx context.Context) error {
 	if _, err := s.RunFirstOutput(ctx, b.im.hello, helloArgs, expectHello); err != nil {
 		return fmt.Errorf("%w: --solo5-hvt %s: %w", ErrFailed, s.Path, err)
 	}
-	b.sum.Versions = append(b.sum.Versions, report.Version{System: SysSolo5, Version: v})
+	b.addVersion(SysSolo5, v)
 	b.solo5 = s
 	return nil
 }
@@ -154,7 +154,7 @@ func (b *Bench) setupRunc(ctx context.Context) {
 		b.fail(SysRunc, err)
 		return
 	}
-	b.sum.Versions = append(b.sum.Versions, report.Version{System: SysRunc, Version: v})
+	b.addVersion(SysRunc, v)
 	b.runc = &r
 }
 
@@ -342,10 +342,13 @@ func (b *Bench) Err() error {
 func ms(ds []time.Duration) []float64 {
 	out := make([]float64, len(ds))
 	for i, d := range ds {
-		out[i] = float64(d) / float64(time.Millisecond)
+		out[i] = millis(d)
 	}
 	return out
 }
+
+// millis is d in milliseconds.
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // point summarises samples (ms) at x as a panel point: median, p99, n.
 func point(x float64, vals []float64) (report.Point, error) {

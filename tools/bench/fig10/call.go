@@ -2,7 +2,6 @@ package fig10
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,31 +9,12 @@ import (
 	"github.com/uaaf/uaaf/hypervisor/kvmtrace"
 	"github.com/uaaf/uaaf/session/api"
 	"github.com/uaaf/uaaf/session/client"
+	"github.com/uaaf/uaaf/tools/bench"
 	"github.com/uaaf/uaaf/tools/bench/baseline"
 	"github.com/uaaf/uaaf/tools/bench/report"
+	"github.com/uaaf/uaaf/tools/bench/served"
 	"github.com/uaaf/uaaf/tools/bench/stats"
 )
-
-// ErrBench: callbench printed no BENCH line that could be read.
-var ErrBench = errors.New("fig10: no BENCH line")
-
-// parseBench reads callbench's "BENCH calls|hypercalls N ns T" line from a
-// console and returns N and T (guest-measured nanoseconds for the loop).
-func parseBench(out string) (n, ns uint64, err error) {
-	for line := range strings.Lines(out) {
-		f := strings.Fields(line)
-		if len(f) != 5 || f[0] != "BENCH" || (f[1] != "calls" && f[1] != "hypercalls") || f[3] != "ns" {
-			continue
-		}
-		n, err1 := strconv.ParseUint(f[2], 10, 64)
-		ns, err2 := strconv.ParseUint(f[4], 10, 64)
-		if err1 != nil || err2 != nil || n == 0 {
-			return 0, 0, fmt.Errorf("%w: %q", ErrBench, strings.TrimSpace(line))
-		}
-		return n, ns, nil
-	}
-	return 0, 0, fmt.Errorf("%w in %q", ErrBench, outputTail(out))
-}
 
 // callRun is one callbench invocation: its loop time and the exits the
 // daemon and the kernel counted.
@@ -73,15 +53,27 @@ func runCallbench(ctx context.Context, c *client.Client, tr callCounter, n int, 
 			r.kexit = after[kvmtrace.UserspaceExit] - before[kvmtrace.UserspaceExit]
 		}
 	}
-	got, ns, err := parseBench(res.Output)
+	got, ns, err := bench.ParseBench(res.Output)
 	if err != nil {
 		return r, err
 	}
 	if got != uint64(n) {
-		return r, fmt.Errorf("%w: callbench ran %d, asked %d", ErrBench, got, n)
+		return r, fmt.Errorf("%w: callbench ran %d, asked %d", bench.ErrBench, got, n)
 	}
 	r.ns, r.exits = ns, res.Timings.VMExits
 	return r, nil
+}
+
+// addCallbench loads the testfns library (pinned) into daemon d and
+// registers the callbench image, which imports it.
+func (b *Bench) addCallbench(ctx context.Context, d *served.Daemon) error {
+	if _, err := d.Client.LoadLibrary(ctx, api.LoadLibrary{Name: "testfns", Path: b.im.libs["testfns"], Pin: true}); err != nil {
+		return fmt.Errorf("load testfns: %w", err)
+	}
+	if _, err := d.Client.AddImage(ctx, api.AddImage{Name: "callbench", Path: b.im.callbench, MemMiB: b.cfg.MemMiB}); err != nil {
+		return fmt.Errorf("register callbench: %w", err)
+	}
+	return nil
 }
 
 // Call measures the library call round trip through the daemon — a call of
@@ -97,28 +89,19 @@ func (b *Bench) Call(ctx context.Context) error {
 	if !b.has(SysUAAF) {
 		return nil
 	}
-	d, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
-	if err != nil {
-		b.fail(SysUAAF, err)
+	d := b.panelDaemon(ctx)
+	if d == nil {
 		return nil
 	}
-	defer func() {
-		if err := d.Close(); err != nil {
-			b.fail(SysUAAF, err)
-		}
-	}()
+	defer b.closeDaemon(d)
 	if v, err := d.Client.Version(ctx); err == nil {
 		b.addVersion(SysUAAF, v.Version)
 		if !strings.HasPrefix(v.Switch, "vmfunc") {
 			b.skip("uaaf (vmfunc backend)", "the daemon chose "+v.Switch)
 		}
 	}
-	if _, err := d.Client.LoadLibrary(ctx, api.LoadLibrary{Name: "testfns", Path: b.im.libs["testfns"], Pin: true}); err != nil {
-		b.fail(SysUAAF, fmt.Errorf("load testfns: %w", err))
-		return nil
-	}
-	if _, err := d.Client.AddImage(ctx, api.AddImage{Name: "callbench", Path: b.im.callbench, MemMiB: b.cfg.MemMiB}); err != nil {
-		b.fail(SysUAAF, fmt.Errorf("register callbench: %w", err))
+	if err := b.addCallbench(ctx, d); err != nil {
+		b.fail(SysUAAF, err)
 		return nil
 	}
 	var tr callCounter

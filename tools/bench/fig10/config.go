@@ -91,8 +91,6 @@ type Config struct {
 	CallN int
 	// MemMiB is the guest memory of every session and process (--mem).
 	MemMiB int
-	// Quick marks a shortened run in the summary.
-	Quick bool
 	// DaemonOnly measures uaaf through its daemon alone: no baselines
 	// (A/B comparisons of two builds).
 	DaemonOnly bool
@@ -114,7 +112,7 @@ func Defaults(quick bool) Config {
 		Concurrency: 2 * runtime.NumCPU(), MemMiB: 8,
 	}
 	if quick {
-		c.MaxInstances, c.Rounds, c.Probes, c.Invocations, c.CallN, c.Quick = 100, 12, 25, 100, 1000, true
+		c.MaxInstances, c.Rounds, c.Probes, c.Invocations, c.CallN = 100, 12, 25, 100, 1000
 	}
 	return c
 }

@@ -82,19 +82,31 @@ func smallConfig(t *testing.T) Config {
 	return c
 }
 
+// newBench makes a Bench of cfg for a test, with a context that ends after
+// timeout; both are released when the test ends.
+func newBench(t *testing.T, cfg Config, timeout time.Duration) (context.Context, *Bench) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	b, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return ctx, b
+}
+
 // TestPanels runs every panel on small numbers against a real daemon, the
 // isolated baseline and a solo5-hvt stand-in, and checks what is written:
 // the CSV schema, one PNG per panel, the summary's JSON.
 func TestPanels(t *testing.T) {
 	cfg := smallConfig(t)
 	cfg.Solo5HVT = fakeSolo5(t, cfg.UAAF, -1)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	b, err := New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ctx, b := newBench(t, cfg, 5*time.Minute)
 	if err := b.Fig10(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -192,13 +204,7 @@ func TestFailedBaseline(t *testing.T) {
 	// Runs 1 (New's smoke run) and 2 (the warm-up) pass, the first
 	// measured round fails.
 	cfg.Solo5HVT = fakeSolo5(t, cfg.UAAF, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	b, err := New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ctx, b := newBench(t, cfg, 3*time.Minute)
 	if err := b.Startup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -257,13 +263,7 @@ func TestBrokenSolo5IsAnError(t *testing.T) {
 func TestAB(t *testing.T) {
 	cfg := smallConfig(t)
 	cfg.DaemonOnly = true
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	b, err := New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ctx, b := newBench(t, cfg, 3*time.Minute)
 	if err := b.AB(ctx, cfg.UAAF, cfg.UAAF, "nonsense", 2); !errors.Is(err, ErrConfig) {
 		t.Errorf("unknown panel: %v", err)
 	}

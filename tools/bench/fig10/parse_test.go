@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/session/api"
+	"github.com/uaaf/uaaf/tools/bench"
 	"github.com/uaaf/uaaf/tools/bench/baseline"
 	"github.com/uaaf/uaaf/tools/bench/report"
 )
@@ -57,42 +58,12 @@ func FuzzParseRunStats(f *testing.F) {
 	})
 }
 
-func TestParseBench(t *testing.T) {
-	tests := []struct {
-		name   string
-		out    string
-		n, ns  uint64
-		failed bool
-	}{
-		{"calls", "uaaf guest: starting\nBENCH calls 1000 ns 201900000\nuaaf guest: exit 0\n", 1000, 201900000, false},
-		{"hypercalls", "BENCH hypercalls 20 ns 334000", 20, 334000, false},
-		{"zero operations", "BENCH calls 0 ns 5", 0, 0, true},
-		{"not a number", "BENCH calls x ns 5", 0, 0, true},
-		{"other word", "BENCH loops 5 ns 5", 0, 0, true},
-		{"missing", "FAILURE: call 3: -5\n", 0, 0, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			n, ns, err := parseBench(tc.out)
-			if (err != nil) != tc.failed {
-				t.Fatalf("error %v, want failure %v", err, tc.failed)
-			}
-			if err != nil && !errors.Is(err, ErrBench) {
-				t.Errorf("error %v does not wrap ErrBench", err)
-			}
-			if n != tc.n || ns != tc.ns {
-				t.Errorf("got %d, %d; want %d, %d", n, ns, tc.n, tc.ns)
-			}
-		})
-	}
-}
-
 func FuzzParseBench(f *testing.F) {
 	f.Add("BENCH calls 1000 ns 201900000\n")
 	f.Add("BENCH hypercalls 1 ns 0")
 	f.Add("BENCH calls 99999999999999999999 ns 1")
 	f.Fuzz(func(t *testing.T, s string) {
-		n, _, err := parseBench(s)
+		n, _, err := bench.ParseBench(s)
 		if err == nil && n == 0 {
 			t.Fatalf("%q: no error with zero operations", s)
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uaaf/uaaf/session/api"
+	"github.com/uaaf/uaaf/tools/bench/baseline"
 	"github.com/uaaf/uaaf/tools/bench/libtext"
 	"github.com/uaaf/uaaf/tools/bench/report"
 	"github.com/uaaf/uaaf/tools/bench/served"
@@ -54,8 +55,8 @@ type phaseLog struct{ bind, boot []float64 }
 
 func (p *phaseLog) add(s sample) {
 	if p != nil {
-		p.bind = append(p.bind, float64(s.bind)/float64(time.Millisecond))
-		p.boot = append(p.boot, float64(s.boot)/float64(time.Millisecond))
+		p.bind = append(p.bind, millis(s.bind))
+		p.boot = append(p.boot, millis(s.boot))
 	}
 }
 
@@ -101,29 +102,14 @@ func (b *Bench) rampSystems() []rampSystem {
 		})
 	}
 	if b.has(SysIsolated) {
-		demo := isolatedArgv(b.cfg, b.im, true, nil, b.im.demo)
-		out = append(out, rampSystem{name: SysIsolated, steps: procSteps,
-			open: func(ctx context.Context) (fleet, func(context.Context) (time.Duration, error), func() error, error) {
-				f := &groupFleet{argv: isolatedArgv(b.cfg, b.im, true, nil, b.im.idle), ready: idleReady}
-				return f, func(ctx context.Context) (time.Duration, error) {
-					s, _, err := processSample(ctx, demo, expectDemo)
-					return s.first, err
-				}, nil, nil
-			},
-			pids: func(f fleet) []int { return f.(*groupFleet).pids() },
-		})
+		s := processRamp(SysIsolated, procSteps, isolatedArgv(b.cfg, b.im, true, nil, b.im.idle), idleReady,
+			isolatedArgv(b.cfg, b.im, true, nil, b.im.demo), expectDemo)
+		s.pids = func(f fleet) []int { return f.(*groupFleet).pids() }
+		out = append(out, s)
 	}
 	if b.has(SysSolo5) {
-		hello := b.solo5.Argv(b.im.hello, helloArgs...)
-		out = append(out, rampSystem{name: SysSolo5, steps: procSteps,
-			open: func(ctx context.Context) (fleet, func(context.Context) (time.Duration, error), func() error, error) {
-				f := &groupFleet{argv: b.solo5.Argv(b.im.pause), ready: pauseReady}
-				return f, func(ctx context.Context) (time.Duration, error) {
-					s, _, err := processSample(ctx, hello, expectHello)
-					return s.first, err
-				}, nil, nil
-			},
-		})
+		out = append(out, processRamp(SysSolo5, procSteps, b.solo5.Argv(b.im.pause), pauseReady,
+			b.solo5.Argv(b.im.hello, helloArgs...), expectHello))
 	}
 	if b.has(SysRunc) {
 		out = append(out, rampSystem{name: SysRunc, steps: procSteps,
@@ -137,6 +123,20 @@ func (b *Bench) rampSystems() []rampSystem {
 		})
 	}
 	return out
+}
+
+// processRamp is the ramp of a process baseline: a fleet of live processes
+// of argv (each ready once it prints ready), probed by cold runs of probe
+// checked against want.
+func processRamp(name string, steps []int, argv []string, ready string, probe []string, want baseline.Expect) rampSystem {
+	return rampSystem{name: name, steps: steps,
+		open: func(ctx context.Context) (fleet, func(context.Context) (time.Duration, error), func() error, error) {
+			return &groupFleet{argv: argv, ready: ready}, func(ctx context.Context) (time.Duration, error) {
+				s, _, err := processSample(ctx, probe, want)
+				return s.first, err
+			}, nil, nil
+		},
+	}
 }
 
 // rampResult is what one system's ramp measured.
@@ -317,7 +317,7 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 		grew := time.Since(t0)
 		b.log("%s: %d live after %.1f s", sys.name, k, grew.Seconds())
 		if i == len(sys.steps)-1 && k > prev {
-			b.record(sys.name, keyBringUp, float64(grew)/float64(time.Millisecond)/float64(k-prev))
+			b.record(sys.name, keyBringUp, millis(grew)/float64(k-prev))
 			b.record(sys.name, keyBringUpFrom, float64(prev))
 		}
 		prev = k
@@ -380,7 +380,7 @@ func (b *Bench) rampOne(ctx context.Context, sys rampSystem, scale, memory bool,
 			if err != nil {
 				return res, fmt.Errorf("start probe with %d live: %w", k, err)
 			}
-			vals = append(vals, float64(d)/float64(time.Millisecond))
+			vals = append(vals, millis(d))
 			bar.Add(1)
 		}
 		pt, err := point(float64(k), vals)
@@ -435,13 +435,13 @@ func (b *Bench) pairedProbes(ctx context.Context, probe func(context.Context) (t
 				if err != nil {
 					return err
 				}
-				atN = append(atN, float64(d)/float64(time.Millisecond))
+				atN = append(atN, millis(d))
 			} else {
 				s, err := invokeSample(ctx, small.Client, api.Invoke{Image: "demo"}, expectDemo)
 				if err != nil {
 					return err
 				}
-				at1 = append(at1, float64(s.first)/float64(time.Millisecond))
+				at1 = append(at1, millis(s.first))
 			}
 		}
 		bar.Add(1)

@@ -50,15 +50,8 @@ func (b *Bench) Startup(ctx context.Context) error {
 	var systems []startupSystem
 	var libLoads []time.Duration
 	if b.has(SysUAAF) {
-		d, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
-		if err != nil {
-			b.fail(SysUAAF, err)
-		} else {
-			defer func() {
-				if err := d.Close(); err != nil {
-					b.fail(SysUAAF, err)
-				}
-			}()
+		if d := b.panelDaemon(ctx); d != nil {
+			defer b.closeDaemon(d)
 			if v, err := d.Client.Version(ctx); err == nil {
 				b.addVersion(SysUAAF, v.Version)
 			}
@@ -172,7 +165,6 @@ func (b *Bench) Startup(ctx context.Context) error {
 		st = append(st, report.Stat{System: system, Metric: startupCategories[cat], Unit: "ms", N: pt.N, Median: pt.Y, P99: pt.P99})
 		return nil
 	}
-	startMs := map[string][]float64{}
 	for _, s := range systems {
 		if b.failed[s.name] || len(samples[s.name]) == 0 {
 			continue
@@ -221,7 +213,6 @@ func (b *Bench) Startup(ctx context.Context) error {
 			}
 		}
 		p.Series = append(p.Series, ser)
-		startMs[s.name] = ms(first)
 		b.recordSamples(s.name, keyStartSamples, ms(first))
 		b.recordSamples(s.name, keyColdRun, ms(exit))
 		b.recordSamples(s.name, keyTrivial, ms(triv))

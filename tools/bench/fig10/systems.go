@@ -16,6 +16,7 @@ import (
 	"github.com/uaaf/uaaf/session/api"
 	"github.com/uaaf/uaaf/session/client"
 	"github.com/uaaf/uaaf/session/daemon"
+	"github.com/uaaf/uaaf/tools/bench"
 	"github.com/uaaf/uaaf/tools/bench/baseline"
 	"github.com/uaaf/uaaf/tools/bench/libtext"
 	"github.com/uaaf/uaaf/tools/bench/served"
@@ -77,6 +78,27 @@ func startDaemon(ctx context.Context, binary string, c Config, im images) (*serv
 	return d, nil
 }
 
+// panelDaemon starts the daemon a panel measures uaaf through
+// (startDaemon with the bench's configuration). When it cannot start it
+// records uaaf as failed and returns nil. The caller defers
+// b.closeDaemon(d) on a non-nil result.
+func (b *Bench) panelDaemon(ctx context.Context) *served.Daemon {
+	d, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
+	if err != nil {
+		b.fail(SysUAAF, err)
+		return nil
+	}
+	return d
+}
+
+// closeDaemon closes a daemon from panelDaemon, recording uaaf as failed
+// when it does not stop cleanly.
+func (b *Bench) closeDaemon(d *served.Daemon) {
+	if err := d.Close(); err != nil {
+		b.fail(SysUAAF, err)
+	}
+}
+
 // checkInvoke returns why an invocation's result does not meet want, or "".
 func checkInvoke(r api.InvokeResult, want baseline.Expect) string {
 	if r.State != api.StateExited || r.ExitStatus == nil {
@@ -96,15 +118,6 @@ func checkInvoke(r api.InvokeResult, want baseline.Expect) string {
 	return ""
 }
 
-// outputTail is the last lines of a console, as RunError.Stderr shows them.
-func outputTail(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > 8 {
-		lines = lines[len(lines)-8:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // invoke runs one invocation through the daemon's API and checks it. The
 // duration is the client's round trip: request sent → result decoded.
 func invoke(ctx context.Context, c *client.Client, req api.Invoke, want baseline.Expect) (api.InvokeResult, time.Duration, error) {
@@ -120,7 +133,7 @@ func invoke(ctx context.Context, c *client.Client, req api.Invoke, want baseline
 		if r.ExitStatus != nil {
 			status += " " + strconv.Itoa(*r.ExitStatus)
 		}
-		return r, 0, &baseline.RunError{Cmd: cmd, Status: status, Reason: reason, Stderr: outputTail(r.Output)}
+		return r, 0, &baseline.RunError{Cmd: cmd, Status: status, Reason: reason, Stderr: bench.ConsoleTail(r.Output)}
 	}
 	return r, whole, nil
 }
@@ -289,7 +302,7 @@ func startIdle(ctx context.Context, c *client.Client) (uint64, error) {
 			}
 			st, _ := c.Session(ctx, s.ID)
 			reason := fmt.Sprintf("console ended before %q: %v", idleReady, rerr)
-			return s.ID, &baseline.RunError{Cmd: []string{"uaaf", "session", "create", "--start", "idle"}, Status: st.State + " " + st.Error, Reason: reason, Stderr: outputTail(seen.String())}
+			return s.ID, &baseline.RunError{Cmd: []string{"uaaf", "session", "create", "--start", "idle"}, Status: st.State + " " + st.Error, Reason: reason, Stderr: bench.ConsoleTail(seen.String())}
 		}
 	}
 	return s.ID, nil
@@ -365,15 +378,7 @@ func (f *groupFleet) grow(ctx context.Context, k int) error {
 }
 
 func (f *groupFleet) pss(context.Context) (uint64, error) {
-	var total uint64
-	for _, g := range f.groups {
-		p, err := g.Pss()
-		if err != nil {
-			return 0, err
-		}
-		total += p
-	}
-	return total, nil
+	return sumOver(f.groups, (*baseline.Group).Pss)
 }
 
 func (f *groupFleet) check(context.Context) error {
@@ -423,15 +428,7 @@ func (f *runcFleet) grow(ctx context.Context, k int) error {
 }
 
 func (f *runcFleet) pss(ctx context.Context) (uint64, error) {
-	var total uint64
-	for _, c := range f.sets {
-		p, err := c.Pss(ctx)
-		if err != nil {
-			return 0, err
-		}
-		total += p
-	}
-	return total, nil
+	return sumOver(f.sets, func(c *baseline.Containers) (uint64, error) { return c.Pss(ctx) })
 }
 
 func (f *runcFleet) check(ctx context.Context) error {
@@ -446,13 +443,18 @@ func (f *runcFleet) check(ctx context.Context) error {
 // cgroupMemory is the memory charged to the containers' cgroups: Pss
 // plus what the kernel spends on them (namespaces, page tables, …).
 func (f *runcFleet) cgroupMemory(ctx context.Context) (uint64, error) {
+	return sumOver(f.sets, func(c *baseline.Containers) (uint64, error) { return c.CgroupMemory(ctx) })
+}
+
+// sumOver adds up f of every element of xs; the first error ends it.
+func sumOver[T any](xs []T, f func(T) (uint64, error)) (uint64, error) {
 	var total uint64
-	for _, c := range f.sets {
-		m, err := c.CgroupMemory(ctx)
+	for _, x := range xs {
+		n, err := f(x)
 		if err != nil {
 			return 0, err
 		}
-		total += m
+		total += n
 	}
 	return total, nil
 }

@@ -1,6 +1,7 @@
 package fig10
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -28,15 +29,8 @@ func (b *Bench) Throughput(ctx context.Context) error {
 	}
 	var systems []sys
 	if b.has(SysUAAF) {
-		d, err := startDaemon(ctx, b.cfg.UAAF, b.cfg, b.im)
-		if err != nil {
-			b.fail(SysUAAF, err)
-		} else {
-			defer func() {
-				if err := d.Close(); err != nil {
-					b.fail(SysUAAF, err)
-				}
-			}()
+		if d := b.panelDaemon(ctx); d != nil {
+			defer b.closeDaemon(d)
 			systems = append(systems, sys{SysUAAF, func(ctx context.Context) error {
 				_, _, err := invoke(ctx, d.Client, api.Invoke{Image: "hello", Args: helloArgs}, expectHello)
 				return err
@@ -98,7 +92,7 @@ func (b *Bench) Throughput(ctx context.Context) error {
 		}
 		p.Series = append(p.Series, ser)
 		b.record(s.name, keyRate1, ser.Points[0].Y)
-		best := slices.MaxFunc(ser.Points, func(a, b report.Point) int { return cmpFloat(a.Y, b.Y) })
+		best := slices.MaxFunc(ser.Points, func(a, b report.Point) int { return cmp.Compare(a.Y, b.Y) })
 		b.record(s.name, keyRateBest, best.Y)
 		b.record(s.name, keyRateBestC, best.X)
 	}
@@ -173,14 +167,4 @@ func clientsText(n int) string {
 		return "1 client"
 	}
 	return fmt.Sprintf("%d clients", n)
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"image/color"
 	"io"
@@ -198,7 +199,7 @@ func addLines(plt *plot.Plot, p Panel) ([]legendEntry, error) {
 		}
 		col := palette[i%len(palette)]
 		pts := slices.Clone(s.Points)
-		slices.SortStableFunc(pts, func(a, b Point) int { return cmpFloat(a.X, b.X) })
+		slices.SortStableFunc(pts, func(a, b Point) int { return cmp.Compare(a.X, b.X) })
 		line, scatter, err := plotter.NewLinePoints(xyErr(pts))
 		if err != nil {
 			return nil, fmt.Errorf("report: panel %s, %s: %w", p.Name, s.System, err)
@@ -250,16 +251,6 @@ func solidKey() plot.Thumbnailer {
 	l, _ := plotter.NewLine(plotter.XYs{})
 	l.Color, l.Width = color.Gray{0x55}, vg.Points(1.5)
 	return l
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // addBars adds the grouped bars of a categorical panel and returns its

@@ -93,6 +93,12 @@ func Start(ctx context.Context, opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("served: %w", err)
 	}
+	started := false // until then, a failure removes dir here
+	defer func() {
+		if !started {
+			os.RemoveAll(dir)
+		}
+	}()
 	d := &Daemon{dir: dir, Socket: filepath.Join(dir, "uaaf.sock"), log: filepath.Join(dir, "serve.log"), done: make(chan struct{})}
 	if opt.LogPath != "" {
 		d.log = opt.LogPath
@@ -101,12 +107,10 @@ func Start(ctx context.Context, opt Options) (*Daemon, error) {
 	if len(opt.Config.LibPath)+len(opt.Config.Libraries)+len(opt.Config.Images) > 0 {
 		cfg, err := json.MarshalIndent(opt.Config, "", "  ")
 		if err != nil {
-			os.RemoveAll(dir)
 			return nil, fmt.Errorf("served: config: %w", err)
 		}
 		cfgPath := filepath.Join(dir, "uaaf.json")
 		if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
-			os.RemoveAll(dir)
 			return nil, fmt.Errorf("served: %w", err)
 		}
 		d.argv = append(d.argv, "--config", cfgPath)
@@ -114,7 +118,6 @@ func Start(ctx context.Context, opt Options) (*Daemon, error) {
 	d.argv = append(d.argv, opt.Args...)
 	logF, err := os.Create(d.log)
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("served: %w", err)
 	}
 	defer logF.Close()
@@ -127,13 +130,12 @@ func Start(ctx context.Context, opt Options) (*Daemon, error) {
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := d.cmd.StdoutPipe()
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("served: %w", err)
 	}
 	if err := d.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%w: %s: %w", ErrStart, opt.Binary, err)
 	}
+	started = true // from here d.kill cleans up
 	d.PID = d.cmd.Process.Pid
 	lines := make(chan string, 1)
 	go func() {
