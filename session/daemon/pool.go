@@ -226,11 +226,17 @@ func (p *pool) create() (*kvm.Machine, error) {
 	m, err := p.sys.NewMachine(p.cpuid)
 	if err == nil {
 		d := int64(time.Since(start))
-		old := p.refill.Load()
-		if old == 0 {
-			p.refill.Store(d)
-		} else {
-			p.refill.Store(old + (d-old)/8)
+		// The refill goroutine and a Take on an empty pool update it at
+		// once: compare-and-swap, so neither update is lost.
+		for {
+			old := p.refill.Load()
+			avg := d
+			if old != 0 {
+				avg = old + (d-old)/8
+			}
+			if p.refill.CompareAndSwap(old, avg) {
+				break
+			}
 		}
 	}
 	return m, err
